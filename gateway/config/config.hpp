@@ -1,0 +1,136 @@
+// The immutable gateway configuration and the one loader that serve and lint share.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/config/diagnostic.hpp"
+#include "gateway/policy/policy.hpp"
+#include "gateway/policy/spec.hpp"
+#include "gateway/policy/testing.hpp"
+
+namespace mcpgw::config {
+
+enum class PrefixMode { automatic, always, never };
+
+struct TlsListenerConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: client certificates are verified (mTLS)
+  bool require_client_cert = false;
+  std::string min_version = "1.2";
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string host;  // parsed from listen
+  std::uint16_t port = 8080;
+  std::string path = "/mcp";
+  std::string separator = "__";
+  PrefixMode prefix = PrefixMode::automatic;
+  std::vector<std::string> allowed_hosts;    // empty: defaults derived from listen
+  std::vector<std::string> allowed_origins;  // empty: only same-origin loopback
+  std::uint64_t max_body_bytes = 4u << 20;
+  std::uint64_t max_sse_event_bytes = 16u << 20;
+  std::uint64_t max_line_bytes = 16u << 20;
+  std::uint32_t max_sessions = 10000;
+  std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
+  std::chrono::milliseconds request_timeout{60 * 1000};
+  std::optional<TlsListenerConfig> tls;
+  SourceLocation where;
+};
+
+enum class BackendTransport { stdio, streamable_http, sse };
+
+struct BackendConfig {
+  std::string name;
+  BackendTransport transport = BackendTransport::stdio;
+  // stdio
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string cwd;
+  // HTTP
+  std::string url;
+  std::map<std::string, std::string> headers;
+  std::vector<std::string> forward_headers;  // client headers allowed to go upstream
+  bool tls_verify = true;
+  std::string ca_file;
+  std::chrono::milliseconds timeout{60 * 1000};
+  SourceLocation where;
+  SourceLocation name_where;
+};
+
+struct JwtSourceConfig {
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwks_file;
+  std::string jwks_url;
+  std::vector<std::string> algorithms;  // empty: every asymmetric algorithm
+  std::string hs256_secret;             // only when explicitly configured
+  std::chrono::seconds leeway{60};
+  SourceLocation where;
+};
+
+struct ApiKeyConfig {
+  std::string name;
+  std::string sha256_hex;  // lower-case hex of SHA-256(key)
+  SourceLocation where;
+};
+
+struct AuthConfig {
+  bool allow_anonymous = false;
+  std::string api_key_header = "X-API-Key";
+  std::vector<JwtSourceConfig> jwt;
+  std::vector<ApiKeyConfig> api_keys;
+};
+
+struct Config {
+  std::vector<std::string> files;  // root first, then includes in load order
+  ServerConfig server;
+  std::vector<BackendConfig> backends;
+  AuthConfig auth;
+  policy::PolicySpec policy_spec;
+  std::shared_ptr<const policy::CompiledPolicy> policy;
+  bool is_fragment = false;  // a policy-only file: no [server] and no [[backend]]
+};
+
+// Every file the loader read, kept so diagnostics can quote the offending line.
+struct SourceFiles {
+  std::map<std::string, std::string> contents;
+  const std::string* find(const std::string& file) const;
+};
+
+// Environment lookup; tests inject their own.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup process_environment();
+
+struct LoadOptions {
+  EnvLookup env = process_environment();
+  bool check_files_exist = true;  // TLS and JWKS files
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // null when any error was found
+  Diagnostics diagnostics;
+  SourceFiles sources;
+};
+
+// Reads, expands ${VAR}, follows includes, validates and compiles the policy. Never throws.
+LoadResult load_config(const std::string& path, const LoadOptions& options = {});
+
+struct TestFileResult {
+  std::vector<policy::TestCase> cases;
+  Diagnostics diagnostics;
+  SourceFiles sources;
+};
+
+// Reads a policy decision test file ([[case]] tables). Never throws.
+TestFileResult load_policy_tests(const std::string& path, const LoadOptions& options = {});
+
+}  // namespace mcpgw::config

@@ -1,0 +1,1 @@
+// Placeholder until the JSON-RPC codec lands.
