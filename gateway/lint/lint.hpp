@@ -18,6 +18,7 @@ struct Options {
   bool strict = false;                     // warnings count as findings
   std::optional<std::string> test_file;    // --test CASES.toml
   ColorMode color = ColorMode::automatic;  // automatic: only on a TTY and without NO_COLOR
+  std::string tool_version;                // reported in SARIF output; the CLI sets it
 };
 
 // Returns the exit code: 0 clean, 1 findings or failed tests, 2 usage or I/O error.
