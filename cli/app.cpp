@@ -1,8 +1,10 @@
 #include "cli/app.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <map>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -25,39 +27,162 @@ constexpr PendingSubcommand kPending[] = {
      "the replay issue (#6)"},
 };
 
-void add_lint(CLI::App& app, lint::Options& options) {
+template <class Value>
+struct Choice {
+  const char* name;
+  Value value;
+};
+
+constexpr Choice<lint::OutputFormat> kFormats[] = {{"text", lint::OutputFormat::text},
+                                                   {"json", lint::OutputFormat::json},
+                                                   {"sarif", lint::OutputFormat::sarif}};
+constexpr Choice<lint::ColorMode> kColors[] = {{"auto", lint::ColorMode::automatic},
+                                               {"always", lint::ColorMode::always},
+                                               {"never", lint::ColorMode::never}};
+
+template <class Value, std::size_t N>
+std::vector<std::string> names_of(const Choice<Value> (&choices)[N]) {
+  std::vector<std::string> names;
+  for (const auto& choice : choices)
+    names.emplace_back(choice.name);
+  return names;
+}
+
+template <class Value, std::size_t N>
+std::string joined(const Choice<Value> (&choices)[N]) {
+  std::string text;
+  for (const auto& choice : choices) {
+    if (!text.empty())
+      text += '|';
+    text += choice.name;
+  }
+  return text;
+}
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// The accepted value was checked by CLI11 already; this maps it to the enum.
+template <class Value, std::size_t N>
+Value choice_value(const Choice<Value> (&choices)[N], const std::string& text) {
+  for (const auto& choice : choices) {
+    if (same_ignoring_case(choice.name, text))
+      return choice.value;
+  }
+  return choices[0].value;
+}
+
+// What parsing fills in; enums are parsed as checked strings so --help shows plain choices.
+struct Parsed {
+  lint::Options lint;
+  std::string lint_format = "text";
+  std::string lint_color = "auto";
+};
+
+// Option name -> the fixed set of values it accepts, for describe_cli().
+using ChoiceTable = std::map<std::string, std::vector<std::string>>;
+
+template <class Value, std::size_t N>
+CLI::Option* add_choice_option(CLI::App& command, const std::string& name, std::string& target,
+                               const Choice<Value> (&choices)[N], const std::string& help,
+                               ChoiceTable& table) {
+  table[command.get_name() + ' ' + name] = names_of(choices);
+  return command.add_option(name, target, help)
+      ->check(CLI::IsMember(names_of(choices), CLI::ignore_case).description(""))
+      ->type_name(joined(choices))
+      ->default_str(choices[0].name);
+}
+
+void add_lint(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   auto* lint = app.add_subcommand("lint", "Validate config and policy files, run policy tests");
-  lint->add_option("files", options.files, "Config or policy files to check")->required();
-  const std::map<std::string, lint::OutputFormat> formats{{"text", lint::OutputFormat::text},
-                                                          {"json", lint::OutputFormat::json},
-                                                          {"sarif", lint::OutputFormat::sarif}};
-  lint->add_option("--format", options.format, "Output format: text, json or sarif")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
-      ->default_str("text");
-  lint->add_flag("--strict", options.strict, "Treat warnings as errors");
-  lint->add_option("--test", options.test_file,
-                   "Evaluate the policy decision test cases in this TOML file");
-  const std::map<std::string, lint::ColorMode> colors{{"auto", lint::ColorMode::automatic},
-                                                      {"always", lint::ColorMode::always},
-                                                      {"never", lint::ColorMode::never}};
-  lint->add_option("--color", options.color, "Colour the text output: auto, always or never")
-      ->transform(CLI::CheckedTransformer(colors, CLI::ignore_case))
-      ->default_str("auto");
+  lint->add_option("files", parsed.lint.files,
+                   "Config or policy files (with --test: the one policy file)")
+      ->type_name("FILE")
+      ->required();
+  add_choice_option(*lint, "--format", parsed.lint_format, kFormats,
+                    "Output format: text, JSON or SARIF 2.1.0", choices);
+  lint->add_flag("--strict", parsed.lint.strict, "Exit with status 1 on warnings too");
+  lint->add_option("--test", parsed.lint.test_file, "Run the policy decision tests in CASES (TOML)")
+      ->type_name("CASES");
+  add_choice_option(*lint, "--color", parsed.lint_color, kColors,
+                    "Colour the text output (auto: on a terminal, unless NO_COLOR is set)",
+                    choices);
+  lint->footer(
+      "Exit status: 0 clean (warnings allowed unless --strict), 1 findings or failed tests,\n"
+      "2 usage or I/O error. See mcpgw-lint(1).");
+}
+
+void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
+  app.set_version_flag("--version", std::string("mcpgw ") + MCPGW_VERSION,
+                       "Print the version and exit");
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 findings or failure, 2 usage or I/O error.\nSee mcpgw(1).");
+  add_lint(app, parsed, choices);
+  for (const auto& pending : kPending) {
+    app.add_subcommand(pending.name, pending.summary)->allow_extras()->prefix_command();
+  }
+}
+
+const char* kAppDescription = "mcpgw: a gateway and toolkit for the Model Context Protocol";
+
+OptionDescription describe_option(const CLI::App& command, const CLI::Option& option,
+                                  const ChoiceTable& choices) {
+  OptionDescription description;
+  for (const auto& name : option.get_snames())
+    description.names.push_back("-" + name);
+  for (const auto& name : option.get_lnames())
+    description.names.push_back("--" + name);
+  description.positional = description.names.empty();
+  if (description.positional)
+    description.names.push_back(option.get_name(true, false));
+  description.takes_value = option.get_type_size_max() > 0;
+  if (description.takes_value)
+    description.value_name = option.get_type_name();
+  description.help = option.get_description();
+  const auto found = choices.find(command.get_name() + ' ' + description.names.back());
+  if (found != choices.end())
+    description.values = found->second;
+  return description;
+}
+
+std::vector<OptionDescription> describe_options(const CLI::App& command,
+                                                const ChoiceTable& choices) {
+  std::vector<OptionDescription> options;
+  for (const CLI::Option* option : command.get_options()) {
+    options.push_back(describe_option(command, *option, choices));
+  }
+  return options;
 }
 
 }  // namespace
 
-int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{"mcpgw: a gateway and toolkit for the Model Context Protocol", "mcpgw"};
-  app.set_version_flag("--version", std::string("mcpgw ") + MCPGW_VERSION);
-  app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 findings or failure, 2 usage or I/O error.");
+std::vector<CommandDescription> describe_cli() {
+  CLI::App app{kAppDescription, "mcpgw"};
+  Parsed parsed;
+  ChoiceTable choices;
+  build_cli(app, parsed, choices);
 
-  lint::Options lint_options;
-  add_lint(app, lint_options);
-  for (const auto& pending : kPending) {
-    app.add_subcommand(pending.name, pending.summary)->allow_extras()->prefix_command();
+  std::vector<CommandDescription> commands;
+  commands.push_back({"", app.get_description(), true, describe_options(app, choices)});
+  const CLI::App& walked = app;
+  for (const CLI::App* sub : walked.get_subcommands([](const CLI::App*) { return true; })) {
+    const bool pending = std::any_of(std::begin(kPending), std::end(kPending),
+                                     [&](const auto& p) { return sub->get_name() == p.name; });
+    commands.push_back(
+        {sub->get_name(), sub->get_description(), !pending, describe_options(*sub, choices)});
   }
+  return commands;
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{kAppDescription, "mcpgw"};
+  Parsed parsed;
+  ChoiceTable choices;
+  build_cli(app, parsed, choices);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -74,12 +199,16 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return kExitUsage;
     }
   }
-  return lint::run(lint_options, out, err);
+  parsed.lint.format = choice_value(kFormats, parsed.lint_format);
+  parsed.lint.color = choice_value(kColors, parsed.lint_color);
+  parsed.lint.tool_version = MCPGW_VERSION;
+  return lint::run(parsed.lint, out, err);
 }
 
 int run(int argc, char** argv) {
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
   try {
     return run(args, std::cout, std::cerr);
   } catch (const std::exception& error) {
