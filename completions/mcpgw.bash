@@ -1,0 +1,88 @@
+# bash completion for mcpgw(1).
+# Install as /usr/share/bash-completion/completions/mcpgw, or source this file.
+
+# Options per subcommand ("global" is before the subcommand). Kept in step with the CLI by
+# tests/unit/cli/docs_drift_test.cpp.
+_mcpgw_subcommands="lint serve inspect replay"
+_mcpgw_global_options="-h --help --version"
+_mcpgw_lint_options="-h --help --format --strict --test --color"
+_mcpgw_serve_options="-h --help"
+_mcpgw_inspect_options="-h --help"
+_mcpgw_replay_options="-h --help"
+
+_mcpgw_files() {
+    if declare -F _filedir >/dev/null; then
+        _filedir
+    else
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$1"))
+    fi
+}
+
+_mcpgw() {
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -s || return
+    else
+        # Without bash-completion.
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=""
+        ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+        # "--format=js" arrives as "--format" "=" "js" ('=' is in COMP_WORDBREAKS).
+        if [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
+            prev=${COMP_WORDS[COMP_CWORD - 2]}
+        elif [[ $cur == "=" ]]; then
+            prev=${COMP_WORDS[COMP_CWORD - 1]}
+            cur=""
+        fi
+    fi
+
+    local subcommand="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            lint | serve | inspect | replay)
+                subcommand=${words[i]}
+                break
+                ;;
+        esac
+    done
+
+    case $subcommand in
+        "")
+            COMPREPLY=($(compgen -W "$_mcpgw_global_options $_mcpgw_subcommands" -- "$cur"))
+            ;;
+        lint)
+            case $prev in
+                --format)
+                    COMPREPLY=($(compgen -W "text json sarif" -- "$cur"))
+                    return
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+                    return
+                    ;;
+                --test)
+                    _mcpgw_files "$cur"
+                    return
+                    ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$_mcpgw_lint_options" -- "$cur"))
+            else
+                _mcpgw_files "$cur"
+            fi
+            ;;
+        serve | inspect | replay)
+            local options_var="_mcpgw_${subcommand}_options"
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "${!options_var}" -- "$cur"))
+            else
+                _mcpgw_files "$cur"
+            fi
+            ;;
+    esac
+}
+
+complete -F _mcpgw mcpgw
