@@ -3,6 +3,7 @@
 #   scripts/dev.sh demo        install what is missing, build, run the bundled example
 #   scripts/dev.sh test        install what is missing, build, run every test (ctest)
 #   scripts/dev.sh asan        the same tests in an ASan/UBSan build (build-asan/)
+#   scripts/dev.sh fuzz [ARGS] install clang, then run scripts/fuzz.sh ARGS (build-fuzz/)
 #   scripts/dev.sh build       install what is missing and build
 #   scripts/dev.sh deps        only install what is missing
 set -euo pipefail
@@ -13,6 +14,7 @@ cd "$repo"
 build_packages=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libre2-dev)
 test_packages=(libgtest-dev libgmock-dev man-db groff-base)
+fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 install_missing() {
   local missing=() package
@@ -69,8 +71,13 @@ case "${1:-}" in
     build build-asan -DMCPGW_SANITIZE=ON -DMCPGW_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
     ;;
+  fuzz)
+    shift
+    install_missing "${build_packages[@]}" "${fuzz_packages[@]}"
+    bash scripts/fuzz.sh "$@"
+    ;;
   *)
-    echo "usage: scripts/dev.sh demo|test|asan|build|deps" >&2
+    echo "usage: scripts/dev.sh demo|test|asan|fuzz|build|deps" >&2
     exit 2
     ;;
 esac
