@@ -139,7 +139,7 @@ OptionDescription describe_option(const CLI::App& command, const CLI::Option& op
   description.positional = description.names.empty();
   if (description.positional)
     description.names.push_back(option.get_name(true, false));
-  description.takes_value = option.get_type_size_max() > 0;
+  description.takes_value = option.get_expected_max() != 0;  // flags expect 0 values
   if (description.takes_value)
     description.value_name = option.get_type_name();
   description.help = option.get_description();
