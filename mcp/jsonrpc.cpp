@@ -190,9 +190,14 @@ std::size_t effective_max_depth(const DecodeOptions& options) {
   return std::clamp<std::size_t>(options.max_depth, 1, kMaxDepthCeiling);
 }
 
-bool is_standard_member(std::string_view key) {
-  return key == "jsonrpc" || key == "id" || key == "method" || key == "params" || key == "result" ||
-         key == "error";
+// Members an extra may not supply because the message writes them itself (or because they would
+// change what kind of message it decodes as). "params" on a response is not one: decoding keeps
+// it as an unknown member, so encoding gives it back.
+bool is_reserved_member(MessageKind kind, std::string_view key) {
+  if (key == "jsonrpc" || key == "id" || key == "method" || key == "result" || key == "error") {
+    return true;
+  }
+  return key == "params" && (kind == MessageKind::request || kind == MessageKind::notification);
 }
 
 Expected<ErrorObject, std::string> error_object_from(json&& value) {
@@ -290,7 +295,7 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
     if (parsed) {
       recovered_id = std::move(*parsed);
     } else {
-      id_problem = std::move(parsed.error());
+      id_problem = "id " + parsed.error();
     }
   }
   auto fail = [&](DecodeErrorKind kind, std::string text) -> Expected<Message, DecodeError> {
@@ -385,13 +390,13 @@ void append_json_string(std::string& out, std::string_view text) {
   append_json(out, json(text));
 }
 
-void append_extra_members(std::string& out, const json& extra) {
+void append_extra_members(std::string& out, MessageKind kind, const json& extra) {
   const auto* members = extra.get_ptr<const json::object_t*>();
   if (members == nullptr) {
     return;
   }
   for (const auto& [key, value] : *members) {
-    if (is_standard_member(key)) {
+    if (is_reserved_member(kind, key)) {
       continue;  // never emit a member twice
     }
     out += ',';
@@ -424,10 +429,10 @@ void append_error_object(std::string& out, const ErrorObject& error) {
   out += '}';
 }
 
-void merge_extra(json& object, json&& extra) {
+void merge_extra(json& object, MessageKind kind, json&& extra) {
   if (auto* members = extra.get_ptr<json::object_t*>()) {
     for (auto& [key, value] : *members) {
-      if (!is_standard_member(key)) {
+      if (!is_reserved_member(kind, key)) {
         object[key] = std::move(value);
       }
     }
@@ -464,18 +469,16 @@ Expected<RequestId, std::string> RequestId::from_json(const json& value) {
     case json::value_t::number_unsigned: {
       const auto number = value.get<std::uint64_t>();
       if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        return unexpected("id " + std::to_string(number) +
-                          " is outside the signed 64-bit integer range");
+        return unexpected(std::to_string(number) + " is outside the signed 64-bit integer range");
       }
       return RequestId(static_cast<std::int64_t>(number));
     }
     case json::value_t::number_float:
-      return unexpected("id must be a string or an integer, got the non-integer number " +
+      return unexpected("must be a string or an integer, got the non-integer number " +
                         sanitize_diagnostic(value.dump()) +
                         " (fractions, exponents and integers beyond 64 bits are not accepted)");
     default:
-      return unexpected("id must be a string or an integer, got " +
-                        std::string(type_phrase(value)));
+      return unexpected("must be a string or an integer, got " + std::string(type_phrase(value)));
   }
 }
 
@@ -622,6 +625,13 @@ Message DecodeError::to_response() const {
 // ---- decoding ----
 
 Expected<json, DecodeError> parse_json(std::string_view text, const DecodeOptions& options) {
+  // nlohmann's lexer takes a raw NUL byte for the end of input, so `{...}\0junk` would parse as
+  // `{...}`. A raw NUL is never valid JSON (strings must escape it as \u0000): reject it first.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return unexpected(make_decode_error(DecodeErrorKind::invalid_json,
+                                        "invalid JSON: raw NUL byte at offset " +
+                                            std::to_string(nul) + " (use \\u0000 in strings)"));
+  }
   json root;
   BoundedDomBuilder builder(root, options, effective_max_depth(options));
   const bool ok = json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json,
@@ -728,7 +738,7 @@ void encode_append(const Message& message, std::string& out) {
       append_error_object(out, message.error);
       break;
   }
-  append_extra_members(out, message.extra);
+  append_extra_members(out, message.kind, message.extra);
   out += '}';
 }
 
@@ -759,7 +769,7 @@ json to_json(const Message& message) {
 
 json to_json(Message&& message) {
   json object = json::object();
-  merge_extra(object, std::move(message.extra));
+  merge_extra(object, message.kind, std::move(message.extra));
   object["jsonrpc"] = kVersion;
   switch (message.kind) {
     case MessageKind::request:
@@ -804,7 +814,7 @@ Expected<std::optional<ProgressToken>, std::string> progress_token(const Message
   }
   auto token = RequestId::from_json(*found);
   if (!token) {
-    return unexpected("params._meta.progressToken: " + token.error());
+    return unexpected("params._meta.progressToken " + token.error());
   }
   return std::optional<ProgressToken>(std::move(*token));
 }

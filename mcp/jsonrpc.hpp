@@ -74,7 +74,8 @@ class RequestId {
   RequestId(std::string_view value) : value_(std::string(value)) {}
   RequestId(const char* value) : value_(std::string(value)) {}
 
-  // Accepts a JSON string or an integer that fits in int64; says what is wrong otherwise.
+  // Accepts a JSON string or an integer that fits in int64; otherwise says what is wrong, as a
+  // predicate for the caller to prefix with the member name ("must be a string or ...").
   static Expected<RequestId, std::string> from_json(const nlohmann::json& value);
 
   bool is_integer() const noexcept { return value_.index() == 0; }
