@@ -214,6 +214,7 @@ void SseParser::skip_bytes(std::string_view bytes, std::size_t& pos) {
   // the overflow takes effect as it would for an event without data.
   skipping_ = false;
   last_event_id_ = last_event_id_buffer_;
+  id_updated_since_event_ = id_updated_since_event_ || block_has_id_;
   reset_block();
 }
 
@@ -290,6 +291,7 @@ void SseParser::process_field(std::string_view name, std::string_view value, Sse
 
 void SseParser::dispatch(SseSink& sink) {
   last_event_id_ = last_event_id_buffer_;
+  id_updated_since_event_ = id_updated_since_event_ || block_has_id_;
   if (data_.empty()) {
     reset_block();
     return;
@@ -301,7 +303,8 @@ void SseParser::dispatch(SseSink& sink) {
   }
   event.data = std::move(data_);
   event.last_event_id = last_event_id_;
-  event.has_id_field = block_has_id_;
+  event.id_updated = id_updated_since_event_;
+  id_updated_since_event_ = false;
   data_.clear();  // moved-from: make the state explicit
   reset_block();
   ++events_dispatched_;
@@ -315,6 +318,18 @@ void SseParser::reset_block() noexcept {
   event_bytes_ = 0;
   block_has_fields_ = false;
   block_has_id_ = false;
+}
+
+SseOutgoingEvent outgoing_from(const SseEvent& event) noexcept {
+  SseOutgoingEvent outgoing;
+  if (event.id_updated) {
+    outgoing.id = event.last_event_id;
+  }
+  if (event.type != "message") {
+    outgoing.event_type = event.type;
+  }
+  outgoing.data = event.data;
+  return outgoing;
 }
 
 Expected<std::size_t, SseError> append_sse_event(std::string& out, const SseOutgoingEvent& event) {

@@ -36,7 +36,10 @@ struct SseEvent {
   std::string type = "message";  // the `event` field, or "message" when it was absent or empty
   std::string data;
   std::string last_event_id;  // the last event ID in effect when this event was dispatched
-  bool has_id_field = false;  // this event's own block carried a (valid) `id` field
+  // An `id` field took effect since the previous dispatched event: in this event's block, or in
+  // a block without data before it. A relay re-emits the id exactly then, so its client tracks
+  // the same last event ID as if it read the original stream.
+  bool id_updated = false;
 };
 
 // Receives what the parser finds, in stream order. Only on_event is required.
@@ -119,8 +122,9 @@ class SseParser {
   bool bom_done_ = false;
   bool after_cr_ = false;  // last byte was a CR terminator: a following LF belongs to it
   bool block_has_fields_ = false;
-  bool block_has_id_ = false;
-  bool skipping_ = false;  // resynchronising after an oversize event
+  bool block_has_id_ = false;            // an id field in the current block
+  bool id_updated_since_event_ = false;  // a dispatched block changed the id since the last event
+  bool skipping_ = false;                // resynchronising after an oversize event
   bool skip_line_has_bytes_ = false;
   std::optional<SseError> chunk_error_;
   std::size_t chunk_events_ = 0;
@@ -138,6 +142,11 @@ struct SseOutgoingEvent {
   std::optional<std::uint64_t> retry_milliseconds;
   std::string_view data;
 };
+
+// What a relay writes to re-emit a parsed event: the id only when it was updated (clients keep
+// the previous id otherwise), and no `event` line for the default "message".
+// The views point into `event`, which must outlive the result.
+SseOutgoingEvent outgoing_from(const SseEvent& event) noexcept;
 
 // Appends the event (terminated by its blank line) to `out`. Data containing CR, LF or CRLF is
 // split into one `data:` line per line, so a parser yields the same data with LF line breaks.

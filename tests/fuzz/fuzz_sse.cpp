@@ -54,7 +54,7 @@ bool same_events(const std::vector<SseEvent>& a, const std::vector<SseEvent>& b)
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i].type != b[i].type || a[i].data != b[i].data ||
-        a[i].last_event_id != b[i].last_event_id || a[i].has_id_field != b[i].has_id_field) {
+        a[i].last_event_id != b[i].last_event_id || a[i].id_updated != b[i].id_updated) {
       return false;
     }
   }
@@ -85,28 +85,42 @@ Outcome parse(std::string_view stream, const SseParserOptions& options, std::uin
   return outcome;
 }
 
+// Writes every event with its id, and separately as a relay would (outgoing_from), and checks
+// that both parse back to the same events.
 void check_round_trip(const std::vector<SseEvent>& events) {
   std::string written;
-  std::vector<SseEvent> expected;
+  std::string relayed;
+  std::vector<SseEvent> expected_written;
+  std::vector<SseEvent> expected_relayed;
   for (const auto& event : events) {
-    mcpgw::mcp::SseOutgoingEvent outgoing;
-    outgoing.id = event.last_event_id;
-    outgoing.event_type = event.type == "message" ? std::string_view() : event.type;
-    outgoing.data = event.data;
-    if (!mcpgw::mcp::append_sse_event(written, outgoing)) {
+    mcpgw::mcp::SseOutgoingEvent outgoing = mcpgw::mcp::outgoing_from(event);
+    if (!mcpgw::mcp::append_sse_event(relayed, outgoing)) {
       // The parser accepts NUL in an event type; the writer refuses it. Nothing else may fail.
+      // Later events depend on this one's id, so the relay comparison stops here.
+      check(event.type.find('\0') != std::string::npos, "writer refused a parsed event");
+      break;
+    }
+    expected_relayed.push_back(event);
+  }
+  for (const auto& event : events) {
+    mcpgw::mcp::SseOutgoingEvent outgoing = mcpgw::mcp::outgoing_from(event);
+    outgoing.id = event.last_event_id;
+    if (!mcpgw::mcp::append_sse_event(written, outgoing)) {
       check(event.type.find('\0') != std::string::npos, "writer refused a parsed event");
       continue;
     }
     SseEvent copy = event;
-    copy.has_id_field = true;  // the writer wrote an id line for every event
-    expected.push_back(std::move(copy));
+    copy.id_updated = true;  // an id line was written for every event
+    expected_written.push_back(std::move(copy));
   }
-  SseParser parser;
-  Recorder recorder;
-  check(parser.feed(written, recorder).has_value(), "writer output is parseable");
-  check(!parser.finish(), "writer output ends with a complete event");
-  check(same_events(recorder.events, expected), "writer -> parser round trip");
+  for (const auto* pair : {&written, &relayed}) {
+    SseParser parser;
+    Recorder recorder;
+    check(parser.feed(*pair, recorder).has_value(), "writer output is parseable");
+    check(!parser.finish(), "writer output ends with a complete event");
+    const auto& expected = pair == &written ? expected_written : expected_relayed;
+    check(same_events(recorder.events, expected), "writer -> parser round trip");
+  }
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ class Recorder final : public SseSink {
  public:
   void on_event(SseEvent&& event) override {
     log.push_back("event type=" + event.type + " id=" + event.last_event_id +
-                  (event.has_id_field ? " (own id)" : "") + " data=[" + event.data + "]");
+                  (event.id_updated ? " (id updated)" : "") + " data=[" + event.data + "]");
     events.push_back(std::move(event));
   }
   void on_comment(std::string_view text) override {
@@ -128,7 +128,7 @@ TEST(SseParser, DispatchesOneEventOnBlankLine) {
   EXPECT_EQ(run.events[0].type, "message");
   EXPECT_EQ(run.events[0].data, "hello");
   EXPECT_EQ(run.events[0].last_event_id, "");
-  EXPECT_FALSE(run.events[0].has_id_field);
+  EXPECT_FALSE(run.events[0].id_updated);
   EXPECT_FALSE(run.truncated);
 }
 
@@ -251,12 +251,12 @@ TEST(SseParser, LastEventIdPersistsAcrossEvents) {
       parse_whole("id: 1\ndata: a\n\ndata: b\n\ndata: c\nid: 2\n\nid\ndata: d\n\n");
   ASSERT_EQ(run.events.size(), 4u);
   EXPECT_EQ(run.events[0].last_event_id, "1");
-  EXPECT_TRUE(run.events[0].has_id_field);
+  EXPECT_TRUE(run.events[0].id_updated);
   EXPECT_EQ(run.events[1].last_event_id, "1");
-  EXPECT_FALSE(run.events[1].has_id_field);
+  EXPECT_FALSE(run.events[1].id_updated);
   EXPECT_EQ(run.events[2].last_event_id, "2");  // id after data, before the blank line
   EXPECT_EQ(run.events[3].last_event_id, "");   // an empty id resets it
-  EXPECT_TRUE(run.events[3].has_id_field);
+  EXPECT_TRUE(run.events[3].id_updated);
 }
 
 TEST(SseParser, IdWithoutDataUpdatesLastEventIdButDispatchesNothing) {
@@ -268,14 +268,16 @@ TEST(SseParser, IdWithoutDataUpdatesLastEventIdButDispatchesNothing) {
   ASSERT_TRUE(parser.feed("data: x\n\n", events));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].last_event_id, "7");
-  EXPECT_FALSE(events[0].has_id_field);
+  EXPECT_TRUE(events[0].id_updated) << "the id-only block updated it";
+  ASSERT_TRUE(parser.feed("data: y\n\n", events));
+  EXPECT_FALSE(events[1].id_updated);
 }
 
 TEST(SseParser, IdContainingNulIsIgnored) {
   const ParseRun run = parse_whole("id: 1\ndata: a\n\nid: 2\0x\ndata: b\n\n"s);
   ASSERT_EQ(run.events.size(), 2u);
   EXPECT_EQ(run.events[1].last_event_id, "1");
-  EXPECT_FALSE(run.events[1].has_id_field);
+  EXPECT_FALSE(run.events[1].id_updated);
 }
 
 TEST(SseParser, IdTakesEffectOnlyWhenTheBlockIsDispatched) {
@@ -629,6 +631,22 @@ TEST(SseWriter, RoundTripsThroughTheParser) {
     EXPECT_EQ(run.events[i].type, (i + 1) % 2 == 0 ? "notification" : "message");
   }
   EXPECT_FALSE(run.truncated);
+}
+
+TEST(SseWriter, RelaysParsedEventsFaithfully) {
+  const std::string stream =
+      "id: 1\nevent: message\ndata: a\n\ndata: b\ndata: c\n\nid: 9\n\nevent: endpoint\n"
+      "data: /m\n\nid\ndata: z\n\n";
+  const ParseRun original = parse_whole(stream);
+  ASSERT_EQ(original.events.size(), 4u);
+  std::string relayed;
+  for (const auto& event : original.events) {
+    ASSERT_TRUE(append_sse_event(relayed, outgoing_from(event)));
+  }
+  EXPECT_EQ(relayed,
+            "id: 1\ndata: a\n\ndata: b\ndata: c\n\nid: 9\nevent: endpoint\ndata: /m\n\n"
+            "id:\ndata: z\n\n");
+  EXPECT_EQ(parse_whole(relayed).log, original.log);
 }
 
 TEST(SseWriter, CrAndCrlfInDataComeBackAsLf) {
