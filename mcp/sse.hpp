@@ -55,7 +55,7 @@ class SseSink {
 
 struct SseParserOptions {
   // Bound on the field lines of one event block (names, values and colons, without line
-  // terminators) and on any single line, comments included. Reaching it is an error.
+  // terminators) and on any single line, comments included. Exceeding it is an error.
   std::size_t max_event_bytes = std::size_t{16} << 20;
 };
 
