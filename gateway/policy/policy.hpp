@@ -1,4 +1,58 @@
 // The compiled policy and its decision function: what serve enforces and what lint tests.
+//
+// Semantics
+// ---------
+// Patterns (every name, method, backend, subject, key, certificate subject, claim value and
+// scope in a rule): a glob by default -- `*` any run of characters including '/', `?` exactly
+// one character (UTF-8 code point), `[abc]`, `[a-z]`, `[!abc]` (or `[^abc]`) one character of /
+// not of a class, `\` makes the next character literal; case sensitive, whole string. With the
+// prefix "re:" the rest is an RE2 regular expression that must match the WHOLE string. Globs
+// run on RE2 (linear time) or, for "*", "lit", "lit*", "*lit" and "*lit*", on plain string
+// operations; nothing ever uses a backtracking engine. An empty pattern, an unterminated class,
+// a reversed range, a trailing backslash, invalid UTF-8, an RE2 syntax error or a program over
+// the RE2 memory budget (kPatternMaxMemBytes) is an `invalid-pattern` error. See pattern.hpp.
+//
+// A rule matches a (principal, target) when every PRESENT dimension matches; an absent one
+// matches anything:
+//   methods / backends     any pattern matches target.method / target.backend
+//   tools/prompts/resources if the rule lists any of them, target.kind must be one of the
+//                          listed kinds and target.name must match that kind's list; kind
+//                          `other` never matches such a rule. A rule listing none applies to
+//                          every kind, `other` included (method-level rules).
+//   subjects, api_keys,    any pattern matches principal.subject / .api_key / .cert_subject
+//   cert_subjects
+//   claims                 for each claim matcher: the claim is looked up in principal.claims
+//                          first as a top-level key with exactly that name ("https://x/groups"),
+//                          then as a dotted path into nested objects ("realm_access.roles"). A
+//                          string, number or boolean (numbers and booleans by their JSON text,
+//                          "3", "true"), or an array of them, matches when any value matches
+//                          any pattern. Missing claims, null, objects and nested arrays never
+//                          match. Several claim matchers must all match.
+//   scopes                 all of: every listed scope pattern (a glob like any other, so
+//                          "repo:*" works; a plain name is an exact match) must match at least
+//                          one of principal.scopes
+//   authenticated          equals principal.authenticated (false: only anonymous principals)
+// A present list never matches an empty value: "*" in `subjects` needs a subject (anonymous
+// principals have none), "*" in `backends` does not match methods the gateway answers itself.
+//
+// Decision: deny overrides allow. If any rule with effect deny matches, the result is deny and
+// the deciding rule is the FIRST matching deny in file order; otherwise the first matching allow
+// in file order allows; otherwise the configured default decides (Decision::rule_id empty).
+//
+// Static analysis done by compile() (rule ids as printed by lint):
+//   invalid-pattern (error), invalid-claim (error: empty claim name), duplicate-rule-id (error,
+//   rules and rate limits each), unknown-backend (error, with "did you mean"),
+//   backend-pattern-matches-nothing (warning), prefixed-name (warning: "github__x" written where
+//   the backend's own name belongs), non-positive-rate-limit (error), rule-never-matches
+//   (warning: an empty list), conflicting-rule (error: an allow and a deny with identical
+//   matchers after normalising pattern order and duplicates), unreachable-rule (warning: an
+//   allow rule every request of which some deny rule also matches), shadowed-rule (warning: a
+//   rule every request of which an EARLIER rule with the same effect also matches), and
+//   analysis-limit (note: the coverage analysis gave up on a pathological policy). Coverage is
+//   conservative: reported only when certain, never a false positive.
+//
+// Performance: decide() evaluates only candidate rules from buckets keyed by literal backend and
+// literal name (see indexed_policy.hpp); it is const and thread-safe.
 #pragma once
 
 #include <memory>
