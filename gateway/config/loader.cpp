@@ -1,0 +1,1223 @@
+// load_config: reads the root file and its includes, fills Config and the policy spec with
+// precise diagnostics, runs the cross-file checks and compiles the policy.
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "gateway/config/config.hpp"
+#include "gateway/config/toml_reader.hpp"
+#include "gateway/config/values.hpp"
+
+namespace mcpgw::config {
+
+const std::string* SourceFiles::find(const std::string& file) const {
+  const auto it = contents.find(file);
+  return it == contents.end() ? nullptr : &it->second;
+}
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (const char* value = std::getenv(name.c_str())) {
+      return std::string(value);
+    }
+    return std::nullopt;
+  };
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+using detail::LocatedString;
+using detail::Reader;
+using detail::TableReader;
+
+constexpr std::size_t kMaxIncludeDepth = 16;
+constexpr std::size_t kMaxFiles = 256;
+constexpr std::size_t kMaxTotalBytes = 64u << 20;
+constexpr std::size_t kMaxGlobEntries = 10000;
+constexpr std::size_t kMaxPrefixedName = 64;
+constexpr std::size_t kMinToolNameRoom = 16;
+
+constexpr std::array<std::string_view, 3> kPrefixModes = {"auto", "always", "never"};
+constexpr std::array<std::string_view, 2> kEffects = {"allow", "deny"};
+constexpr std::array<std::string_view, 3> kTransports = {"stdio", "http", "sse"};
+constexpr std::array<std::string_view, 3> kScopes = {"principal", "principal_tool", "backend"};
+constexpr std::array<std::string_view, 2> kTlsVersions = {"1.2", "1.3"};
+constexpr std::array<std::string_view, 10> kJwtAlgorithms = {
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256"};
+
+// Headers the gateway itself manages on upstream requests.
+constexpr std::array<std::string_view, 8> kManagedHeaders = {
+    "host",    "content-length", "transfer-encoding",    "connection",
+    "upgrade", "mcp-session-id", "mcp-protocol-version", "te"};
+// Client credentials never go upstream.
+constexpr std::array<std::string_view, 3> kCredentialHeaders = {"authorization",
+                                                                "proxy-authorization", "cookie"};
+
+std::string quote(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+template <std::size_t N>
+std::string one_of(const std::array<std::string_view, N>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < N; ++i) {
+    out += (i == 0 ? "" : (i + 1 == N ? " or " : ", ")) + std::string("\"") +
+           std::string(values[i]) + "\"";
+  }
+  return out;
+}
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& values, std::string_view value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+std::string location_text(const SourceLocation& where) {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
+bool has_glob_metacharacters(std::string_view text) {
+  return text.find_first_of("*?[") != std::string_view::npos;
+}
+
+// A pattern that can only match itself: no "re:" prefix and no glob metacharacters.
+bool is_literal_pattern(std::string_view text) {
+  return text.rfind("re:", 0) != 0 && text.find_first_of("*?[]{}\\") == std::string_view::npos;
+}
+
+bool is_printable_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte > 0x20 && byte != 0x7f;
+  });
+}
+
+// Removes the elements at `indices` (ascending) while keeping the order of the rest.
+template <class T>
+void remove_indices(std::vector<T>& items, const std::vector<std::size_t>& indices) {
+  if (indices.empty()) {
+    return;
+  }
+  std::size_t next = 0;
+  std::size_t write = 0;
+  for (std::size_t read = 0; read < items.size(); ++read) {
+    if (next < indices.size() && indices[next] == read) {
+      ++next;
+      continue;
+    }
+    if (write != read) {
+      items[write] = std::move(items[read]);
+    }
+    ++write;
+  }
+  items.resize(write);
+}
+
+class Loader {
+ public:
+  Loader(const LoadOptions& options, LoadResult& result)
+      : options_(options), result_(result), diagnostics_(result.diagnostics) {}
+
+  void run(const std::string& root_path);
+
+ private:
+  struct FileState {
+    std::string path;     // as shown in diagnostics
+    std::string id_name;  // for generated rule ids
+    fs::path dir;         // relative paths in the file resolve against it
+    bool is_root = false;
+    std::size_t rule_index = 0;
+    std::size_t rate_limit_index = 0;
+  };
+
+  void load_file(const std::string& path, const SourceLocation& included_at, bool is_root);
+  void read_document(const toml::table& root, FileState& file, Reader& reader);
+  void read_includes(TableReader& root, FileState& file);
+  void include_one(const LocatedString& entry, FileState& file);
+  void read_server(TableReader& server, FileState& file);
+  void read_tls(TableReader& tls, FileState& file);
+  void read_policy(TableReader& policy);
+  void read_auth_settings(TableReader& auth);
+  void read_auth_sources(TableReader& auth, FileState& file);
+  void read_jwt(TableReader& jwt, FileState& file);
+  void read_api_key(TableReader& key);
+  void read_backend(TableReader& backend, FileState& file);
+  void read_rule(TableReader& rule, FileState& file);
+  void read_rate_limit(TableReader& limit, FileState& file);
+  void read_principal(TableReader& table, policy::PrincipalMatcherSpec& principal);
+  policy::PatternListSpec pattern_list(TableReader& table, std::string_view key);
+  void flatten_claims(Reader& reader, const toml::table& table, const std::string& prefix,
+                      std::vector<policy::ClaimMatcherSpec>& out);
+
+  template <std::size_t N>
+  std::optional<std::size_t> enum_value(TableReader& table, std::string_view key,
+                                        const std::array<std::string_view, N>& values);
+  // Resolves `value` against the file's directory; reports missing-file when asked to check.
+  std::string resolve_path(const LocatedString& value, const FileState& file, std::string_view what,
+                           bool must_be_directory = false);
+
+  void check_prefixed_names();
+  void finish();
+
+  const LoadOptions& options_;
+  LoadResult& result_;
+  Diagnostics& diagnostics_;
+  Config config_;
+  fs::path root_dir_;
+  std::vector<std::string> chain_;          // canonical paths of the files being included
+  std::vector<std::string> chain_display_;  // the same, as shown
+  std::unordered_set<std::string> loaded_;
+  std::size_t total_bytes_ = 0;
+  bool root_has_server_ = false;
+  std::string root_path_;
+  std::vector<std::string> backend_names_;  // every syntactically valid name, for the compiler
+  std::unordered_map<std::string, SourceLocation> backend_where_;
+  std::unordered_map<std::string, SourceLocation> api_key_names_;
+  std::unordered_map<std::string, std::pair<std::string, SourceLocation>> api_key_hashes_;
+  std::unordered_map<std::string, SourceLocation> jwt_issuers_;
+  // Rules and limits that had errors of their own (indices into the spec).
+  std::vector<std::size_t> rules_with_errors_;
+  std::vector<std::size_t> rate_limits_with_errors_;
+};
+
+void Loader::run(const std::string& root_path) {
+  root_path_ = root_path;
+  root_dir_ = fs::path(root_path).parent_path();
+  load_file(root_path, SourceLocation{root_path, 0, 0}, true);
+  if (result_.sources.find(root_path) == nullptr) {
+    return;  // the root could not be read: nothing else to say
+  }
+  finish();
+}
+
+void Loader::load_file(const std::string& path, const SourceLocation& included_at, bool is_root) {
+  std::error_code ec;
+  const auto canonical = fs::weakly_canonical(path, ec).string();
+  const auto key = ec ? path : canonical;
+
+  if (!is_root) {
+    const auto in_chain = std::find(chain_.begin(), chain_.end(), key);
+    if (in_chain != chain_.end()) {
+      std::string message = "include cycle: ";
+      for (auto it = chain_display_.begin() + (in_chain - chain_.begin());
+           it != chain_display_.end(); ++it) {
+        message += *it + " -> ";
+      }
+      message += path;
+      diagnostics_.error(included_at, "include-cycle", std::move(message));
+      return;
+    }
+    if (loaded_.count(key) != 0) {
+      diagnostics_.warning(included_at, "duplicate-include",
+                           quote(path) + " is already included; it is read only once");
+      return;
+    }
+    if (chain_.size() >= kMaxIncludeDepth) {
+      diagnostics_.error(
+          included_at, "include-limit",
+          "includes are nested more than " + std::to_string(kMaxIncludeDepth) + " levels deep");
+      return;
+    }
+    if (loaded_.size() >= kMaxFiles) {
+      diagnostics_.error(included_at, "include-limit",
+                         "more than " + std::to_string(kMaxFiles) + " files are included");
+      return;
+    }
+  }
+
+  auto read = detail::read_file(path);
+  if (!read.ok) {
+    if (is_root) {
+      diagnostics_.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
+                         "cannot read " + quote(path) + ": " + read.error);
+    } else if (read.missing) {
+      diagnostics_.error(included_at, "missing-file",
+                         "included file " + quote(path) + " does not exist");
+    } else {
+      diagnostics_.error(included_at, read.too_large ? "file-too-large" : "io-error",
+                         "cannot read included file " + quote(path) + ": " + read.error);
+    }
+    return;
+  }
+  if (total_bytes_ + read.text.size() > kMaxTotalBytes) {
+    diagnostics_.error(
+        included_at, "include-limit",
+        "the included files exceed " + std::to_string(kMaxTotalBytes >> 20) + " MiB in total");
+    return;
+  }
+  total_bytes_ += read.text.size();
+  loaded_.insert(key);
+  config_.files.push_back(path);
+  const auto [stored, inserted] = result_.sources.contents.emplace(path, std::move(read.text));
+  (void)inserted;
+  const std::string& text = stored->second;
+
+  auto document = detail::parse_toml(text, path, diagnostics_);
+  if (!document) {
+    return;
+  }
+
+  FileState file;
+  file.path = path;
+  file.dir = fs::path(path).parent_path();
+  file.is_root = is_root;
+  auto relative = fs::path(path).lexically_relative(root_dir_);
+  file.id_name = relative.empty() || relative.string().rfind("..", 0) == 0
+                     ? fs::path(path).lexically_normal().string()
+                     : relative.string();
+
+  chain_.push_back(key);
+  chain_display_.push_back(path);
+  Reader reader(path, options_, diagnostics_, &text);
+  read_document(*document, file, reader);
+  chain_.pop_back();
+  chain_display_.pop_back();
+}
+
+void Loader::read_document(const toml::table& root, FileState& file, Reader& reader) {
+  TableReader document(reader, root, "the top level");
+  document.check_keys({"include", "server", "policy", "auth", "backend", "rule", "rate_limit"});
+
+  // The root's settings come first: backends in included files depend on the separator.
+  const auto* auth = document.subtable("auth");
+  if (file.is_root) {
+    if (const auto* server = document.subtable("server")) {
+      root_has_server_ = true;
+      TableReader table(reader, *server, "[server]");
+      read_server(table, file);
+    }
+    if (const auto* policy = document.subtable("policy")) {
+      TableReader table(reader, *policy, "[policy]");
+      read_policy(table);
+    }
+    if (auth != nullptr) {
+      TableReader table(reader, *auth, "[auth]");
+      read_auth_settings(table);
+    }
+  } else {
+    for (const std::string_view root_only : {"server", "policy"}) {
+      if (document.has(root_only)) {
+        reader.error(document.key_where(root_only), "root-only",
+                     "[" + std::string(root_only) +
+                         "] may only appear in the root configuration file, not in an included "
+                         "file");
+      }
+    }
+  }
+
+  read_includes(document, file);
+
+  if (auth != nullptr) {
+    TableReader table(reader, *auth, "[auth]");
+    read_auth_sources(table, file);
+  }
+  for (const auto* backend : document.table_array("backend")) {
+    TableReader table(reader, *backend, "[[backend]]");
+    read_backend(table, file);
+  }
+  for (const auto* rule : document.table_array("rule")) {
+    TableReader table(reader, *rule, "[[rule]]");
+    read_rule(table, file);
+  }
+  for (const auto* limit : document.table_array("rate_limit")) {
+    TableReader table(reader, *limit, "[[rate_limit]]");
+    read_rate_limit(table, file);
+  }
+}
+
+void Loader::read_includes(TableReader& root, FileState& file) {
+  const auto entries = root.string_array("include");
+  if (!entries) {
+    return;
+  }
+  for (const auto& entry : *entries) {
+    include_one(entry, file);
+  }
+}
+
+void Loader::include_one(const LocatedString& entry, FileState& file) {
+  if (entry.value.empty()) {
+    diagnostics_.error(entry.where, "invalid-value", "empty include path");
+    return;
+  }
+  const fs::path relative(entry.value);
+  const fs::path joined = (file.dir / relative).lexically_normal();
+  const auto filename = relative.filename().string();
+  if (!has_glob_metacharacters(entry.value)) {
+    load_file(joined.string(), entry.where, false);
+    return;
+  }
+  // Globs: only the last path component may contain wildcards; matches load in sorted order.
+  if (has_glob_metacharacters(relative.parent_path().string()) || filename.empty()) {
+    diagnostics_.error(entry.where, "invalid-value",
+                       "include pattern " + quote(entry.value) +
+                           ": only the file name may contain wildcards (e.g. \"policy.d/*.toml\")");
+    return;
+  }
+  const fs::path directory = joined.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(directory.empty() ? fs::path(".") : directory, ec)) {
+    diagnostics_.error(entry.where, "missing-file",
+                       "directory " + quote(directory.string()) + " of include pattern " +
+                           quote(entry.value) + " does not exist");
+    return;
+  }
+  std::vector<std::string> matches;
+  std::size_t scanned = 0;
+  for (fs::directory_iterator it(directory.empty() ? fs::path(".") : directory, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (++scanned > kMaxGlobEntries) {
+      diagnostics_.error(entry.where, "include-limit",
+                         "directory " + quote(directory.string()) + " has more than " +
+                             std::to_string(kMaxGlobEntries) + " entries");
+      return;
+    }
+    const auto name = it->path().filename().string();
+    std::error_code type_ec;
+    if (fnmatch(filename.c_str(), name.c_str(), FNM_PERIOD) == 0 && it->is_regular_file(type_ec)) {
+      matches.push_back(name);
+    }
+  }
+  if (ec) {
+    diagnostics_.error(entry.where, "io-error",
+                       "cannot list " + quote(directory.string()) + ": " + ec.message());
+    return;
+  }
+  if (matches.empty()) {
+    diagnostics_.warning(entry.where, "empty-include-glob",
+                         "include pattern " + quote(entry.value) + " matches no file");
+    return;
+  }
+  std::sort(matches.begin(), matches.end());
+  for (const auto& name : matches) {
+    load_file((directory / name).string(), entry.where, false);
+  }
+}
+
+template <std::size_t N>
+std::optional<std::size_t> Loader::enum_value(TableReader& table, std::string_view key,
+                                              const std::array<std::string_view, N>& values) {
+  const auto text = table.string(key);
+  if (!text) {
+    return std::nullopt;
+  }
+  const auto it = std::find(values.begin(), values.end(), text->value);
+  if (it != values.end()) {
+    return static_cast<std::size_t>(it - values.begin());
+  }
+  std::string message =
+      quote(key) + ": invalid value \"" + text->value + "\"; expected " + one_of(values);
+  if (const auto suggestion = closest_match(text->value, values)) {
+    message += "; did you mean \"" + std::string(*suggestion) + "\"?";
+  }
+  table.reader().error(text->where, "invalid-value", std::move(message));
+  return std::nullopt;
+}
+
+std::string Loader::resolve_path(const LocatedString& value, const FileState& file,
+                                 std::string_view what, bool must_be_directory) {
+  if (value.value.empty()) {
+    diagnostics_.error(value.where, "invalid-value", "empty path for " + std::string(what));
+    return {};
+  }
+  const auto resolved = (file.dir / fs::path(value.value)).lexically_normal().string();
+  if (options_.check_files_exist) {
+    std::error_code ec;
+    const auto status = fs::status(resolved, ec);
+    if (!fs::exists(status)) {
+      diagnostics_.error(value.where, "missing-file",
+                         std::string(what) + " " + quote(resolved) + " does not exist");
+    } else if (must_be_directory && !fs::is_directory(status)) {
+      diagnostics_.error(value.where, "missing-file",
+                         std::string(what) + " " + quote(resolved) + " is not a directory");
+    } else if (!must_be_directory && fs::is_directory(status)) {
+      diagnostics_.error(value.where, "missing-file",
+                         std::string(what) + " " + quote(resolved) + " is a directory");
+    }
+  }
+  return resolved;
+}
+
+void Loader::read_server(TableReader& server, FileState& file) {
+  Reader& reader = server.reader();
+  auto& out = config_.server;
+  out.where = server.where();
+  server.check_keys({"listen", "path", "separator", "prefix", "allowed_hosts", "allowed_origins",
+                     "max_body_bytes", "max_sse_event_bytes", "max_line_bytes", "max_sessions",
+                     "session_idle_timeout", "request_timeout", "tls"});
+
+  if (const auto listen = server.string("listen")) {
+    auto address = parse_listen(listen->value);
+    if (address) {
+      out.listen = listen->value;
+      out.host = address->host;
+      out.port = address->port;
+    } else {
+      reader.error(listen->where, "invalid-listen",
+                   "invalid listen address \"" + listen->value + "\": " + address.error());
+    }
+  } else if (auto address = parse_listen(out.listen)) {
+    out.host = address->host;
+    out.port = address->port;
+  }
+  if (const auto path = server.string("path")) {
+    const bool ok = !path->value.empty() && path->value.front() == '/' &&
+                    path->value.find_first_of("?# \t\r\n") == std::string::npos;
+    if (ok) {
+      out.path = path->value;
+    } else {
+      reader.error(path->where, "invalid-value",
+                   "'path': \"" + path->value +
+                       "\" is not a URL path; it must start with '/' and contain no query");
+    }
+  }
+  if (const auto separator = server.string("separator")) {
+    if (is_valid_separator(separator->value)) {
+      out.separator = separator->value;
+    } else {
+      reader.error(separator->where, "invalid-value",
+                   "'separator': \"" + separator->value + "\" must be 1 to " +
+                       std::to_string(kMaxSeparatorLength) +
+                       " characters of A-Z, a-z, 0-9, '_' and '-'");
+    }
+  }
+  if (const auto prefix = enum_value(server, "prefix", kPrefixModes)) {
+    out.prefix = *prefix == 0   ? PrefixMode::automatic
+                 : *prefix == 1 ? PrefixMode::always
+                                : PrefixMode::never;
+  }
+  if (const auto hosts = server.string_array("allowed_hosts")) {
+    for (const auto& host : *hosts) {
+      if (host.value == "*" || is_valid_host_pattern(host.value)) {
+        out.allowed_hosts.push_back(host.value);
+      } else {
+        reader.error(host.where, "invalid-value",
+                     "'allowed_hosts': \"" + host.value +
+                         "\" is not a host name or address with an optional port");
+      }
+    }
+  }
+  if (const auto origins = server.string_array("allowed_origins")) {
+    for (const auto& origin : *origins) {
+      if (is_valid_origin(origin.value)) {
+        out.allowed_origins.push_back(origin.value);
+      } else {
+        reader.error(origin.where, "invalid-value",
+                     "'allowed_origins': \"" + origin.value +
+                         "\" is not an origin such as \"https://app.example.com\" (or \"*\")");
+      }
+    }
+  }
+  const auto positive = [&](std::string_view key,
+                            std::uint64_t max) -> std::optional<std::uint64_t> {
+    const auto value = server.integer(key);
+    if (!value) {
+      return std::nullopt;
+    }
+    if (*value <= 0 || static_cast<std::uint64_t>(*value) > max) {
+      reader.error(server.value_where(key), "invalid-value",
+                   quote(key) + ": must be between 1 and " + std::to_string(max) + ", found " +
+                       std::to_string(*value));
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(*value);
+  };
+  constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
+  if (const auto value = positive("max_body_bytes", kMaxBytes)) {
+    out.max_body_bytes = *value;
+  }
+  if (const auto value = positive("max_sse_event_bytes", kMaxBytes)) {
+    out.max_sse_event_bytes = *value;
+  }
+  if (const auto value = positive("max_line_bytes", kMaxBytes)) {
+    out.max_line_bytes = *value;
+  }
+  if (const auto value = positive("max_sessions", std::numeric_limits<std::uint32_t>::max())) {
+    out.max_sessions = static_cast<std::uint32_t>(*value);
+  }
+  const auto timeout = [&](std::string_view key) -> std::optional<std::chrono::milliseconds> {
+    const auto ms = server.duration(key);
+    if (!ms) {
+      return std::nullopt;
+    }
+    if (*ms <= 0) {
+      reader.error(server.value_where(key), "invalid-duration",
+                   quote(key) + ": must be greater than zero");
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds(*ms);
+  };
+  if (const auto value = timeout("session_idle_timeout")) {
+    out.session_idle_timeout = *value;
+  }
+  if (const auto value = timeout("request_timeout")) {
+    out.request_timeout = *value;
+  }
+  if (const auto* tls = server.subtable("tls")) {
+    TableReader table(reader, *tls, "[server.tls]");
+    read_tls(table, file);
+  }
+}
+
+void Loader::read_tls(TableReader& tls, FileState& file) {
+  tls.check_keys({"cert", "key", "client_ca", "require_client_cert", "min_version"});
+  TlsListenerConfig out;
+  if (const auto cert = tls.string("cert", true)) {
+    out.cert_file = resolve_path(*cert, file, "TLS certificate file");
+  }
+  if (const auto key = tls.string("key", true)) {
+    out.key_file = resolve_path(*key, file, "TLS private key file");
+  }
+  if (const auto client_ca = tls.string("client_ca")) {
+    out.client_ca_file = resolve_path(*client_ca, file, "client CA file");
+  }
+  if (const auto require = tls.boolean("require_client_cert")) {
+    out.require_client_cert = *require;
+    if (*require && !tls.has("client_ca")) {
+      tls.reader().error(tls.value_where("require_client_cert"), "missing-key",
+                         "'require_client_cert' needs 'client_ca' to verify client certificates");
+    }
+  }
+  if (const auto version = enum_value(tls, "min_version", kTlsVersions)) {
+    out.min_version = std::string(kTlsVersions[*version]);
+  }
+  config_.server.tls = std::move(out);
+}
+
+void Loader::read_policy(TableReader& policy) {
+  policy.check_keys({"default"});
+  if (const auto effect = enum_value(policy, "default", kEffects)) {
+    config_.policy_spec.default_effect =
+        *effect == 0 ? policy::Effect::allow : policy::Effect::deny;
+    config_.policy_spec.default_where = policy.value_where("default");
+  } else {
+    config_.policy_spec.default_where = policy.where();
+  }
+}
+
+void Loader::read_auth_settings(TableReader& auth) {
+  Reader& reader = auth.reader();
+  if (const auto anonymous = auth.boolean("allow_anonymous")) {
+    config_.auth.allow_anonymous = *anonymous;
+  }
+  if (const auto header = auth.string("api_key_header")) {
+    if (is_valid_header_name(header->value)) {
+      config_.auth.api_key_header = header->value;
+    } else {
+      reader.error(header->where, "invalid-value",
+                   "'api_key_header': \"" + header->value + "\" is not a valid header name");
+    }
+  }
+}
+
+void Loader::read_auth_sources(TableReader& auth, FileState& file) {
+  Reader& reader = auth.reader();
+  auth.check_keys({"allow_anonymous", "api_key_header", "jwt", "api_key"});
+  if (!file.is_root) {
+    for (const std::string_view root_only : {"allow_anonymous", "api_key_header"}) {
+      if (auth.has(root_only)) {
+        reader.error(
+            auth.key_where(root_only), "root-only",
+            "'auth." + std::string(root_only) + "' may only be set in the root configuration file");
+      }
+    }
+  }
+  for (const auto* jwt : auth.table_array("jwt")) {
+    TableReader table(reader, *jwt, "[[auth.jwt]]");
+    read_jwt(table, file);
+  }
+  for (const auto* key : auth.table_array("api_key")) {
+    TableReader table(reader, *key, "[[auth.api_key]]");
+    read_api_key(table);
+  }
+}
+
+void Loader::read_jwt(TableReader& jwt, FileState& file) {
+  Reader& reader = jwt.reader();
+  jwt.check_keys(
+      {"issuer", "audiences", "jwks_file", "jwks_url", "algorithms", "hs256_secret", "leeway"});
+  JwtSourceConfig out;
+  out.where = jwt.where();
+  if (const auto issuer = jwt.string("issuer", true)) {
+    if (issuer->value.empty()) {
+      reader.error(issuer->where, "invalid-value", "'issuer' must not be empty");
+    } else {
+      out.issuer = issuer->value;
+      const auto [it, inserted] = jwt_issuers_.emplace(issuer->value, issuer->where);
+      if (!inserted) {
+        reader.error(issuer->where, "duplicate-issuer",
+                     "issuer \"" + issuer->value + "\" is already configured at " +
+                         location_text(it->second));
+      }
+    }
+  }
+  if (const auto audiences = jwt.string_array("audiences", true)) {
+    if (audiences->empty()) {
+      reader.error(jwt.value_where("audiences"), "invalid-value",
+                   "'audiences' must list at least one audience");
+    }
+    for (const auto& audience : *audiences) {
+      if (audience.value.empty()) {
+        reader.error(audience.where, "invalid-value", "'audiences': empty audience");
+      } else {
+        out.audiences.push_back(audience.value);
+      }
+    }
+  }
+  bool hs256 = false;
+  bool asymmetric = true;  // no list: every asymmetric algorithm
+  if (const auto algorithms = jwt.string_array("algorithms")) {
+    asymmetric = false;
+    if (algorithms->empty()) {
+      reader.error(jwt.value_where("algorithms"), "invalid-value",
+                   "'algorithms' must list at least one algorithm (or be left out)");
+    }
+    for (const auto& algorithm : *algorithms) {
+      if (!contains(kJwtAlgorithms, algorithm.value)) {
+        std::string message = "'algorithms': unsupported algorithm \"" + algorithm.value +
+                              "\"; expected " + one_of(kJwtAlgorithms);
+        if (const auto suggestion = closest_match(algorithm.value, kJwtAlgorithms)) {
+          message += "; did you mean \"" + std::string(*suggestion) + "\"?";
+        }
+        reader.error(algorithm.where, "invalid-value", std::move(message));
+        continue;
+      }
+      hs256 = hs256 || algorithm.value == "HS256";
+      asymmetric = asymmetric || algorithm.value != "HS256";
+      out.algorithms.push_back(algorithm.value);
+    }
+  }
+  if (const auto secret = jwt.string("hs256_secret")) {
+    out.hs256_secret = secret->value;
+    if (!hs256) {
+      reader.error(jwt.key_where("hs256_secret"), "invalid-value",
+                   "'hs256_secret' is set but \"HS256\" is not listed in 'algorithms'");
+    } else if (secret->value.size() < 32) {
+      reader.warning(secret->where, "weak-secret",
+                     "'hs256_secret' is shorter than 32 bytes; use a long random secret");
+    }
+  } else if (hs256) {
+    reader.error(jwt.value_where("algorithms"), "missing-key",
+                 "\"HS256\" needs an explicit 'hs256_secret' in [[auth.jwt]]");
+  }
+  const auto jwks_file = jwt.string("jwks_file");
+  const auto jwks_url = jwt.string("jwks_url");
+  if (jwks_file && jwks_url) {
+    reader.error(jwt.key_where("jwks_url"), "conflicting-keys",
+                 "set either 'jwks_file' or 'jwks_url', not both");
+  } else if (!jwks_file && !jwks_url && asymmetric && !jwt.has("jwks_file") &&
+             !jwt.has("jwks_url")) {
+    reader.error(jwt.where(), "missing-key",
+                 "[[auth.jwt]] needs 'jwks_file' or 'jwks_url' to verify signatures");
+  }
+  if (jwks_file) {
+    out.jwks_file = resolve_path(*jwks_file, file, "JWKS file");
+  }
+  if (jwks_url) {
+    const auto url = parse_http_url(jwks_url->value, true);
+    if (url) {
+      out.jwks_url = jwks_url->value;
+    } else {
+      reader.error(jwks_url->where, "invalid-url",
+                   "'jwks_url': invalid URL \"" + jwks_url->value + "\": " + url.error());
+    }
+  }
+  if (const auto leeway = jwt.duration("leeway")) {
+    if (*leeway % 1000 != 0) {
+      reader.error(jwt.value_where("leeway"), "invalid-duration",
+                   "'leeway' must be a whole number of seconds");
+    } else {
+      out.leeway = std::chrono::seconds(*leeway / 1000);
+    }
+  }
+  config_.auth.jwt.push_back(std::move(out));
+}
+
+void Loader::read_api_key(TableReader& key) {
+  Reader& reader = key.reader();
+  key.check_keys({"name", "sha256"});
+  ApiKeyConfig out;
+  out.where = key.where();
+  if (const auto name = key.string("name", true)) {
+    if (!is_printable_token(name->value) || name->value.size() > 64) {
+      reader.error(
+          name->where, "invalid-value",
+          "'name': \"" + name->value + "\" must be 1 to 64 printable characters without spaces");
+    } else {
+      out.name = name->value;
+      const auto [it, inserted] = api_key_names_.emplace(name->value, name->where);
+      if (!inserted) {
+        reader.error(
+            name->where, "duplicate-api-key",
+            "API key \"" + name->value + "\" is already defined at " + location_text(it->second));
+      }
+    }
+  }
+  if (const auto hash = key.string("sha256", true)) {
+    if (!is_valid_sha256_hex(hash->value)) {
+      std::string message = "'sha256' must be the SHA-256 of the key as 64 lower-case hex digits";
+      if (hash->value.size() == 64 && is_valid_sha256_hex(lower(hash->value))) {
+        message += "; write it in lower case";
+      } else {
+        message += " (e.g. the output of `printf %s \"$KEY\" | sha256sum`), found " +
+                   std::to_string(hash->value.size()) + " characters";
+      }
+      reader.error(hash->where, "invalid-api-key-hash", std::move(message));
+    } else {
+      out.sha256_hex = hash->value;
+      const auto [it, inserted] =
+          api_key_hashes_.emplace(hash->value, std::make_pair(out.name, hash->where));
+      if (!inserted) {
+        reader.error(hash->where, "duplicate-api-key",
+                     "this hash is already used by API key \"" + it->second.first + "\" at " +
+                         location_text(it->second.second));
+      }
+    }
+  }
+  config_.auth.api_keys.push_back(std::move(out));
+}
+
+void Loader::read_backend(TableReader& backend, FileState& file) {
+  Reader& reader = backend.reader();
+  backend.check_keys({"name", "command", "env", "cwd", "url", "headers", "transport",
+                      "forward_headers", "tls_verify", "ca_file", "timeout"});
+  BackendConfig out;
+  out.where = backend.where();
+  if (const auto name = backend.string("name", true)) {
+    out.name = name->value;
+    out.name_where = name->where;
+    const auto& separator = config_.server.separator;
+    if (!is_valid_backend_name(name->value)) {
+      reader.error(name->where, "invalid-backend-name",
+                   "backend name \"" + name->value +
+                       "\" must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ (it prefixes tool names)");
+    } else if ((name->value + separator).find(separator) != name->value.size()) {
+      reader.error(name->where, "invalid-backend-name",
+                   "backend name \"" + name->value + "\" contains the separator \"" + separator +
+                       "\" or runs into it; prefixed names would be ambiguous");
+    } else {
+      const auto [it, inserted] = backend_where_.emplace(name->value, name->where);
+      if (!inserted) {
+        reader.error(
+            name->where, "duplicate-backend",
+            "backend \"" + name->value + "\" is already defined at " + location_text(it->second));
+      } else {
+        backend_names_.push_back(name->value);
+      }
+    }
+  }
+
+  const bool has_command = backend.has("command");
+  const bool has_url = backend.has("url");
+  if (has_command && has_url) {
+    reader.error(backend.key_where("url"), "backend-transport",
+                 "set either 'command' (stdio) or 'url' (HTTP), not both");
+  } else if (!has_command && !has_url) {
+    reader.error(backend.where(), "backend-transport",
+                 "[[backend]] needs 'command' (a stdio server) or 'url' (an HTTP server)");
+  }
+  const auto transport = enum_value(backend, "transport", kTransports);
+  if (has_command) {
+    out.transport = BackendTransport::stdio;
+    if (transport && *transport != 0) {
+      reader.error(backend.value_where("transport"), "backend-transport",
+                   "'transport' \"" + std::string(kTransports[*transport]) +
+                       "\" needs 'url'; a 'command' backend speaks stdio");
+    }
+  } else if (has_url) {
+    out.transport =
+        transport && *transport == 2 ? BackendTransport::sse : BackendTransport::streamable_http;
+    if (transport && *transport == 0) {
+      reader.error(backend.value_where("transport"), "backend-transport",
+                   "'transport' \"stdio\" needs 'command'; a 'url' backend speaks HTTP");
+    }
+  }
+  // Keys that only make sense for the other transport.
+  const auto only_for = [&](std::string_view key, bool applies, std::string_view kind) {
+    if (backend.has(key) && !applies && (has_command || has_url)) {
+      reader.error(backend.key_where(key), "backend-transport",
+                   quote(key) + " applies only to " + std::string(kind) + " backends");
+    }
+  };
+  only_for("env", has_command, "stdio ('command')");
+  only_for("cwd", has_command, "stdio ('command')");
+  only_for("headers", has_url, "HTTP ('url')");
+  only_for("forward_headers", has_url, "HTTP ('url')");
+  only_for("tls_verify", has_url, "HTTP ('url')");
+  only_for("ca_file", has_url, "HTTP ('url')");
+
+  if (const auto command = backend.string_array("command")) {
+    if (command->empty()) {
+      reader.error(backend.value_where("command"), "empty-command",
+                   "'command' must name a program: command = [\"program\", \"arg\", ...]");
+    } else if (command->front().value.empty()) {
+      reader.error(command->front().where, "empty-command",
+                   "'command' starts with an empty program");
+    }
+    for (const auto& part : *command) {
+      out.command.push_back(part.value);
+    }
+  }
+  if (const auto env = backend.string_table("env")) {
+    for (const auto& [name, value] : *env) {
+      if (!is_valid_env_name(name.value)) {
+        reader.error(name.where, "invalid-value",
+                     "'env': \"" + name.value + "\" is not a valid environment variable name");
+      } else if (value.value.find('\0') != std::string::npos) {
+        reader.error(value.where, "invalid-value", "'env': values cannot contain NUL");
+      } else {
+        out.env[name.value] = value.value;
+      }
+    }
+  }
+  if (const auto cwd = backend.string("cwd")) {
+    out.cwd = resolve_path(*cwd, file, "working directory", true);
+  }
+  if (const auto url = backend.string("url")) {
+    const auto parsed = parse_http_url(url->value, false);
+    if (parsed) {
+      out.url = url->value;
+    } else {
+      reader.error(url->where, "invalid-url",
+                   "'url': invalid URL \"" + url->value + "\": " + parsed.error());
+    }
+  }
+  if (const auto headers = backend.string_table("headers")) {
+    for (const auto& [name, value] : *headers) {
+      if (!is_valid_header_name(name.value)) {
+        reader.error(name.where, "invalid-value",
+                     "'headers': \"" + name.value + "\" is not a valid header name");
+      } else if (contains(kManagedHeaders, lower(name.value))) {
+        reader.error(name.where, "invalid-value",
+                     "'headers': \"" + name.value + "\" is managed by the gateway");
+      } else if (!is_valid_header_value(value.value)) {
+        reader.error(value.where, "invalid-value",
+                     "'headers': the value of \"" + name.value + "\" contains control characters");
+      } else {
+        out.headers[name.value] = value.value;
+      }
+    }
+  }
+  if (const auto forward = backend.string_array("forward_headers")) {
+    for (const auto& header : *forward) {
+      const auto name = lower(header.value);
+      if (!is_valid_header_name(header.value)) {
+        reader.error(header.where, "invalid-value",
+                     "'forward_headers': \"" + header.value + "\" is not a valid header name");
+      } else if (contains(kCredentialHeaders, name) || name == lower(config_.auth.api_key_header)) {
+        reader.error(header.where, "invalid-value",
+                     "'forward_headers': \"" + header.value +
+                         "\" carries client credentials, which never go upstream; configure "
+                         "the backend's own credentials in 'headers'");
+      } else if (contains(kManagedHeaders, name)) {
+        reader.error(header.where, "invalid-value",
+                     "'forward_headers': \"" + header.value + "\" is managed by the gateway");
+      } else {
+        out.forward_headers.push_back(header.value);
+      }
+    }
+  }
+  if (const auto verify = backend.boolean("tls_verify")) {
+    out.tls_verify = *verify;
+    if (!*verify) {
+      reader.warning(backend.value_where("tls_verify"), "insecure-tls",
+                     "'tls_verify = false' disables certificate verification for backend \"" +
+                         out.name + "\"");
+    }
+  }
+  if (const auto ca_file = backend.string("ca_file")) {
+    out.ca_file = resolve_path(*ca_file, file, "CA file");
+  }
+  if (const auto timeout = backend.duration("timeout")) {
+    if (*timeout <= 0) {
+      reader.error(backend.value_where("timeout"), "invalid-duration",
+                   "'timeout': must be greater than zero");
+    } else {
+      out.timeout = std::chrono::milliseconds(*timeout);
+    }
+  }
+  config_.backends.push_back(std::move(out));
+}
+
+policy::PatternListSpec Loader::pattern_list(TableReader& table, std::string_view key) {
+  policy::PatternListSpec out;
+  if (const auto values = table.string_array(key)) {
+    out.present = true;
+    out.where = table.value_where(key);
+    out.patterns.reserve(values->size());
+    for (const auto& value : *values) {
+      out.patterns.push_back({value.value, value.where});
+    }
+  }
+  return out;
+}
+
+void Loader::flatten_claims(Reader& reader, const toml::table& table, const std::string& prefix,
+                            std::vector<policy::ClaimMatcherSpec>& out) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, value] : table) {
+    entries.emplace_back(&key, &value);
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.first->source().begin;
+    const auto& pb = b.first->source().begin;
+    return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+  });
+  for (const auto& [key, value] : entries) {
+    const auto claim =
+        prefix.empty() ? std::string(key->str()) : prefix + "." + std::string(key->str());
+    if (const auto* nested = value->as_table()) {
+      // claims = { realm_access.roles = [...] } is the dotted path "realm_access.roles".
+      flatten_claims(reader, *nested, claim, out);
+      continue;
+    }
+    policy::ClaimMatcherSpec matcher;
+    matcher.claim = claim;
+    matcher.where = reader.at(*key);
+    matcher.values.present = true;
+    matcher.values.where = reader.at(*value);
+    if (const auto* text = value->as_string()) {
+      matcher.values.patterns.push_back({reader.expand(*text), reader.at(*text)});
+    } else if (const auto* array = value->as_array()) {
+      bool ok = true;
+      for (const auto& element : *array) {
+        if (const auto* item = element.as_string()) {
+          matcher.values.patterns.push_back({reader.expand(*item), reader.at(*item)});
+        } else {
+          reader.error(reader.at(element), "wrong-type",
+                       "'claims." + claim + "': expected an array of strings, found " +
+                           detail::describe(element) + " in the array");
+          ok = false;
+        }
+      }
+      if (!ok) {
+        continue;
+      }
+    } else {
+      reader.wrong_type(*key, *value, "a string or an array of strings");
+      continue;
+    }
+    out.push_back(std::move(matcher));
+  }
+}
+
+void Loader::read_principal(TableReader& table, policy::PrincipalMatcherSpec& principal) {
+  principal.subjects = pattern_list(table, "subjects");
+  principal.api_keys = pattern_list(table, "api_keys");
+  principal.cert_subjects = pattern_list(table, "cert_subjects");
+  if (const auto* claims = table.subtable("claims")) {
+    flatten_claims(table.reader(), *claims, "", principal.claims);
+  }
+  if (const auto scopes = table.string_array("scopes")) {
+    for (const auto& scope : *scopes) {
+      principal.scopes.push_back({scope.value, scope.where});
+    }
+  }
+  principal.authenticated = table.boolean("authenticated");
+}
+
+void Loader::read_rule(TableReader& rule, FileState& file) {
+  Reader& reader = rule.reader();
+  const auto errors_before = reader.error_count();
+  rule.check_keys({"id", "effect", "description", "methods", "backends", "tools", "prompts",
+                   "resources", "subjects", "api_keys", "cert_subjects", "claims", "scopes",
+                   "authenticated"});
+  policy::RuleSpec out;
+  out.where = rule.where();
+  ++file.rule_index;
+  if (const auto id = rule.string("id")) {
+    if (!is_printable_token(id->value)) {
+      reader.error(id->where, "invalid-value",
+                   "'id': \"" + id->value + "\" must be non-empty and contain no spaces");
+    }
+    out.id = id->value;
+  } else {
+    out.id = file.id_name + "#" + std::to_string(file.rule_index);
+    out.id_generated = true;
+  }
+  if (const auto description = rule.string("description")) {
+    out.description = description->value;
+  }
+  if (!rule.has("effect")) {
+    rule.missing("effect");
+  } else if (const auto effect = enum_value(rule, "effect", kEffects)) {
+    out.effect = *effect == 0 ? policy::Effect::allow : policy::Effect::deny;
+  }
+  out.methods = pattern_list(rule, "methods");
+  out.backends = pattern_list(rule, "backends");
+  out.tools = pattern_list(rule, "tools");
+  out.prompts = pattern_list(rule, "prompts");
+  out.resources = pattern_list(rule, "resources");
+  read_principal(rule, out.principal);
+  // A rule with errors would be analysed with guessed values; leave it out of the compile so
+  // that the compiler's findings never cascade from ours.
+  if (reader.error_count() != errors_before) {
+    rules_with_errors_.push_back(config_.policy_spec.rules.size());
+  }
+  config_.policy_spec.rules.push_back(std::move(out));
+}
+
+void Loader::read_rate_limit(TableReader& limit, FileState& file) {
+  Reader& reader = limit.reader();
+  const auto errors_before = reader.error_count();
+  limit.check_keys({"id", "scope", "requests", "window", "burst", "backends", "tools", "subjects",
+                    "api_keys", "cert_subjects", "claims", "scopes", "authenticated"});
+  policy::RateLimitSpec out;
+  out.where = limit.where();
+  ++file.rate_limit_index;
+  if (const auto id = limit.string("id")) {
+    if (!is_printable_token(id->value)) {
+      reader.error(id->where, "invalid-value",
+                   "'id': \"" + id->value + "\" must be non-empty and contain no spaces");
+    }
+    out.id = id->value;
+  } else {
+    out.id = file.id_name + "#rate_limit" + std::to_string(file.rate_limit_index);
+    out.id_generated = true;
+  }
+  if (!limit.has("scope")) {
+    limit.missing("scope");
+  } else if (const auto scope = enum_value(limit, "scope", kScopes)) {
+    out.scope = *scope == 0   ? policy::RateLimitScope::principal
+                : *scope == 1 ? policy::RateLimitScope::principal_tool
+                              : policy::RateLimitScope::backend;
+  }
+  if (const auto requests = limit.integer("requests", true)) {
+    out.requests = *requests;
+    out.requests_where = limit.value_where("requests");
+  }
+  if (const auto window = limit.duration("window", true)) {
+    out.window_ms = *window;
+    out.window_where = limit.value_where("window");
+  }
+  if (const auto burst = limit.integer("burst")) {
+    out.burst = *burst;
+    out.burst_where = limit.value_where("burst");
+  }
+  out.backends = pattern_list(limit, "backends");
+  out.tools = pattern_list(limit, "tools");
+  read_principal(limit, out.principal);
+  if (reader.error_count() != errors_before) {
+    rate_limits_with_errors_.push_back(config_.policy_spec.rate_limits.size());
+  }
+  config_.policy_spec.rate_limits.push_back(std::move(out));
+}
+
+void Loader::check_prefixed_names() {
+  const auto& server = config_.server;
+  const auto& separator = server.separator;
+  const bool prefixing = server.prefix == PrefixMode::always ||
+                         (server.prefix == PrefixMode::automatic && config_.backends.size() > 1);
+  if (!prefixing) {
+    return;
+  }
+  std::string longest;
+  for (const auto& backend : config_.backends) {
+    if (!is_valid_backend_name(backend.name)) {
+      continue;
+    }
+    if (backend.name.size() > longest.size()) {
+      longest = backend.name;
+    }
+    const auto prefix_length = backend.name.size() + separator.size();
+    if (prefix_length + kMinToolNameRoom > kMaxPrefixedName) {
+      diagnostics_.warning(
+          backend.name_where, "long-prefixed-name",
+          "backend \"" + backend.name + "\" with separator \"" + separator + "\" leaves only " +
+              std::to_string(kMaxPrefixedName - std::min(prefix_length, kMaxPrefixedName)) +
+              " of 64 characters for tool and prompt names");
+    }
+  }
+  const auto check = [&](const policy::RuleSpec& rule, const policy::PatternListSpec& names,
+                         std::string_view kind) {
+    if (!names.present) {
+      return;
+    }
+    // The backends the rule names literally, or else the longest configured one.
+    std::vector<std::string_view> backends;
+    if (rule.backends.present) {
+      for (const auto& pattern : rule.backends.patterns) {
+        if (is_literal_pattern(pattern.text) && backend_where_.count(pattern.text) != 0) {
+          backends.push_back(pattern.text);
+        }
+      }
+    } else if (!longest.empty()) {
+      backends.push_back(longest);
+    }
+    for (const auto& pattern : names.patterns) {
+      if (!is_literal_pattern(pattern.text)) {
+        continue;
+      }
+      for (const auto backend : backends) {
+        const auto length = backend.size() + separator.size() + pattern.text.size();
+        if (length > kMaxPrefixedName) {
+          diagnostics_.warning(pattern.where, "long-prefixed-name",
+                               std::string(kind) + " name \"" + std::string(backend) + separator +
+                                   pattern.text + "\" has " + std::to_string(length) +
+                                   " characters; names over 64 are shortened with a hash, so "
+                                   "clients will not see this name");
+          break;
+        }
+      }
+    }
+  };
+  for (const auto& rule : config_.policy_spec.rules) {
+    check(rule, rule.tools, "prefixed tool");
+    check(rule, rule.prompts, "prefixed prompt");
+  }
+}
+
+void Loader::finish() {
+  config_.is_fragment = !root_has_server_ && config_.backends.empty();
+  check_prefixed_names();
+
+  policy::CompileContext context;
+  context.backends_known = !config_.is_fragment;
+  context.backends = backend_names_;
+  context.separator = config_.server.separator;
+  // Compile only what parsed cleanly (see read_rule); with no errors that is everything.
+  remove_indices(config_.policy_spec.rules, rules_with_errors_);
+  remove_indices(config_.policy_spec.rate_limits, rate_limits_with_errors_);
+  config_.policy = policy::compile(config_.policy_spec, context, diagnostics_);
+
+  if (!diagnostics_.has_errors()) {
+    result_.config = std::make_shared<const Config>(std::move(config_));
+  }
+}
+
+}  // namespace
+
+LoadResult load_config(const std::string& path, const LoadOptions& options) {
+  LoadResult result;
+  try {
+    Loader loader(options, result);
+    loader.run(path);
+  } catch (const std::exception& error) {
+    result.config.reset();
+    result.diagnostics.error({path, 0, 0}, "internal-error",
+                             std::string("configuration loading failed: ") + error.what());
+  } catch (...) {
+    result.config.reset();
+    result.diagnostics.error({path, 0, 0}, "internal-error", "configuration loading failed");
+  }
+  return result;
+}
+
+}  // namespace mcpgw::config
