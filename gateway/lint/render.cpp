@@ -40,11 +40,17 @@ std::string hex_escape(const char* prefix, std::uint32_t value, int digits) {
   return buffer;
 }
 
-// Splits `text` into code points. Control characters, C1 controls, bidirectional overrides and
-// bytes that are not UTF-8 are shown escaped: they could reorder or recolour a terminal.
-std::vector<Glyph> glyphs_of(std::string_view text) {
-  std::vector<Glyph> glyphs;
-  glyphs.reserve(text.size());
+// One decoded code point of a line; bytes that are not UTF-8 decode one by one as invalid.
+struct CodePoint {
+  std::size_t offset = 0;
+  std::size_t length = 1;
+  std::uint32_t code = 0;
+  bool valid = true;
+};
+
+std::vector<CodePoint> decode(std::string_view text) {
+  std::vector<CodePoint> points;
+  points.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
     const auto lead = static_cast<unsigned char>(text[i]);
@@ -77,31 +83,40 @@ std::vector<Glyph> glyphs_of(std::string_view text) {
       valid = !overlong && !surrogate && code <= 0x10FFFF;
     }
     if (!valid) {
-      glyphs.push_back({hex_escape("\\x", lead, 2), std::string(4, ' ')});
+      points.push_back({i, 1, lead, false});
       ++i;
       continue;
     }
-    if (code == '\t') {
-      glyphs.push_back({"\t", "\t"});
-    } else if (code < 0x20 || code == 0x7F) {
-      glyphs.push_back({hex_escape("\\x", code, 2), std::string(4, ' ')});
-    } else if ((code >= 0x80 && code <= 0x9F) || (code >= 0x202A && code <= 0x202E) ||
-               (code >= 0x2066 && code <= 0x2069) || code == 0x2028 || code == 0x2029) {
-      glyphs.push_back({hex_escape("\\u", code, 4), std::string(6, ' ')});
-    } else {
-      glyphs.push_back({std::string(text.substr(i, length)), " "});
-    }
+    points.push_back({i, length, code, true});
     i += length;
   }
-  return glyphs;
+  return points;
+}
+
+// Control characters, C1 controls, bidirectional overrides and bytes that are not UTF-8 are
+// shown escaped: they could reorder or recolour a terminal.
+Glyph glyph_of(std::string_view text, const CodePoint& point) {
+  const std::uint32_t code = point.code;
+  if (!point.valid)
+    return {hex_escape("\\x", code, 2), std::string(4, ' ')};
+  if (code == '\t')
+    return {"\t", "\t"};
+  if (code < 0x20 || code == 0x7F)
+    return {hex_escape("\\x", code, 2), std::string(4, ' ')};
+  if ((code >= 0x80 && code <= 0x9F) || (code >= 0x202A && code <= 0x202E) ||
+      (code >= 0x2066 && code <= 0x2069) || code == 0x2028 || code == 0x2029) {
+    return {hex_escape("\\u", code, 4), std::string(6, ' ')};
+  }
+  return {std::string(text.substr(point.offset, point.length)), " "};
 }
 
 // Text safe to print on a terminal: the same escaping as source lines, tabs included.
 std::string printable(std::string_view text) {
   std::string shown;
   shown.reserve(text.size());
-  for (const auto& glyph : glyphs_of(text))
-    shown += glyph.shown == "\t" ? "\\t" : glyph.shown;
+  for (const auto& point : decode(text)) {
+    shown += point.valid && point.code == '\t' ? "\\t" : glyph_of(text, point).shown;
+  }
   return shown;
 }
 
@@ -258,14 +273,14 @@ std::string source_excerpt(std::string_view contents, std::uint32_t line, std::u
   const auto text = nth_line(contents, line);
   if (!text)
     return {};
-  const auto glyphs = glyphs_of(*text);
+  const auto points = decode(*text);
   // The caret may sit one past the end (a missing value at the end of a line).
-  const std::size_t caret = column == 0 ? 0 : std::min<std::size_t>(column - 1, glyphs.size());
+  const std::size_t caret = column == 0 ? 0 : std::min<std::size_t>(column - 1, points.size());
   std::size_t first = 0;
-  std::size_t last = glyphs.size();
-  if (glyphs.size() > kExcerptWidth) {
+  std::size_t last = points.size();
+  if (points.size() > kExcerptWidth) {
     first = caret > kExcerptBeforeCaret ? caret - kExcerptBeforeCaret : 0;
-    last = std::min(glyphs.size(), first + kExcerptWidth);
+    last = std::min(points.size(), first + kExcerptWidth);
     if (last - first < kExcerptWidth)
       first = last - kExcerptWidth;
   }
@@ -278,11 +293,12 @@ std::string source_excerpt(std::string_view contents, std::uint32_t line, std::u
     caret_line += "   ";
   }
   for (std::size_t i = first; i < last; ++i) {
-    excerpt += glyphs[i].shown;
+    const Glyph glyph = glyph_of(*text, points[i]);
+    excerpt += glyph.shown;
     if (i < caret)
-      caret_line += glyphs[i].filler;
+      caret_line += glyph.filler;
   }
-  if (last < glyphs.size())
+  if (last < points.size())
     excerpt += "...";
   excerpt += '\n';
   if (column == 0)

@@ -11,8 +11,10 @@ int run_cli(const std::vector<std::string>& args, std::string* out_text = nullpt
             std::string* err_text = nullptr) {
   std::ostringstream out, err;
   const int code = run(args, out, err);
-  if (out_text) *out_text = out.str();
-  if (err_text) *err_text = err.str();
+  if (out_text)
+    *out_text = out.str();
+  if (err_text)
+    *err_text = err.str();
   return code;
 }
 
@@ -30,9 +32,13 @@ TEST(Cli, HelpListsEverySubcommand) {
   }
 }
 
-TEST(Cli, MissingSubcommandIsAUsageError) { EXPECT_EQ(run_cli({}), kExitUsage); }
+TEST(Cli, MissingSubcommandIsAUsageError) {
+  EXPECT_EQ(run_cli({}), kExitUsage);
+}
 
-TEST(Cli, UnknownOptionIsAUsageError) { EXPECT_EQ(run_cli({"lint", "--bogus", "x"}), kExitUsage); }
+TEST(Cli, UnknownOptionIsAUsageError) {
+  EXPECT_EQ(run_cli({"lint", "--bogus", "x"}), kExitUsage);
+}
 
 TEST(Cli, PendingSubcommandsSaySoAndExitTwo) {
   for (const char* name : {"serve", "inspect", "replay"}) {
@@ -40,6 +46,111 @@ TEST(Cli, PendingSubcommandsSaySoAndExitTwo) {
     EXPECT_EQ(run_cli({name, "--config", "x.toml"}, nullptr, &err), kExitUsage) << name;
     EXPECT_NE(err.find("not built yet"), std::string::npos) << name;
   }
+}
+
+TEST(Cli, LintHelpShowsPlainChoicesAndTheExitStatus) {
+  std::string out;
+  EXPECT_EQ(run_cli({"lint", "--help"}, &out), kExitOk);
+  EXPECT_NE(out.find("--format text|json|sarif"), std::string::npos) << out;
+  EXPECT_NE(out.find("--color auto|always|never"), std::string::npos) << out;
+  EXPECT_NE(out.find("--test CASES"), std::string::npos) << out;
+  EXPECT_NE(out.find("--strict"), std::string::npos) << out;
+  EXPECT_NE(out.find("Exit status"), std::string::npos) << out;
+  EXPECT_EQ(out.find("ENUM"), std::string::npos) << out;
+  EXPECT_EQ(out.find("->"), std::string::npos) << out;
+}
+
+TEST(Cli, LintRejectsUnknownFormatAndColorValues) {
+  std::string err;
+  EXPECT_EQ(run_cli({"lint", "--format", "xml", "a.toml"}, nullptr, &err), kExitUsage);
+  EXPECT_NE(err.find("xml"), std::string::npos) << err;
+  EXPECT_EQ(run_cli({"lint", "--color", "sometimes", "a.toml"}), kExitUsage);
+}
+
+TEST(Cli, LintNeedsAFile) {
+  std::string err;
+  EXPECT_EQ(run_cli({"lint"}, nullptr, &err), kExitUsage);
+  EXPECT_NE(err.find("files"), std::string::npos) << err;
+}
+
+TEST(Cli, LintTestWantsExactlyOnePolicyFile) {
+  std::string err;
+  EXPECT_EQ(run_cli({"lint", "--test", "cases.toml", "a.toml", "b.toml"}, nullptr, &err),
+            kExitUsage);
+  EXPECT_NE(err.find("exactly one"), std::string::npos) << err;
+}
+
+const CommandDescription* find_command(const std::vector<CommandDescription>& commands,
+                                       const std::string& name) {
+  for (const auto& command : commands) {
+    if (command.name == name)
+      return &command;
+  }
+  return nullptr;
+}
+
+const OptionDescription* find_option(const CommandDescription& command, const std::string& name) {
+  for (const auto& option : command.options) {
+    for (const auto& option_name : option.names) {
+      if (option_name == name)
+        return &option;
+    }
+  }
+  return nullptr;
+}
+
+TEST(Cli, DescribeListsTheTopLevelThenEverySubcommand) {
+  const auto commands = describe_cli();
+  ASSERT_EQ(commands.size(), 5u);
+  EXPECT_EQ(commands[0].name, "");
+  EXPECT_NE(find_option(commands[0], "--version"), nullptr);
+  const auto* help = find_option(commands[0], "--help");
+  ASSERT_NE(help, nullptr);
+  EXPECT_EQ(help->names, (std::vector<std::string>{"-h", "--help"}));
+  EXPECT_FALSE(help->takes_value);
+  for (const char* name : {"lint", "serve", "inspect", "replay"}) {
+    const auto* command = find_command(commands, name);
+    ASSERT_NE(command, nullptr) << name;
+    EXPECT_FALSE(command->summary.empty()) << name;
+    EXPECT_NE(find_option(*command, "--help"), nullptr) << name;
+    EXPECT_EQ(command->implemented, std::string(name) == "lint") << name;
+  }
+}
+
+TEST(Cli, DescribeReportsLintOptionsWithTheirValues) {
+  const auto commands = describe_cli();
+  const auto* lint = find_command(commands, "lint");
+  ASSERT_NE(lint, nullptr);
+  std::vector<std::string> names;
+  for (const auto& option : lint->options)
+    names.push_back(option.names.back());
+  EXPECT_EQ(names, (std::vector<std::string>{"--help", "files", "--format", "--strict", "--test",
+                                             "--color"}));
+
+  const auto* files = find_option(*lint, "files");
+  ASSERT_NE(files, nullptr);
+  EXPECT_TRUE(files->positional);
+  EXPECT_EQ(files->value_name, "FILE");
+
+  const auto* format = find_option(*lint, "--format");
+  ASSERT_NE(format, nullptr);
+  EXPECT_TRUE(format->takes_value);
+  EXPECT_EQ(format->values, (std::vector<std::string>{"text", "json", "sarif"}));
+  EXPECT_EQ(format->value_name, "text|json|sarif");
+
+  const auto* color = find_option(*lint, "--color");
+  ASSERT_NE(color, nullptr);
+  EXPECT_EQ(color->values, (std::vector<std::string>{"auto", "always", "never"}));
+
+  const auto* strict = find_option(*lint, "--strict");
+  ASSERT_NE(strict, nullptr);
+  EXPECT_FALSE(strict->takes_value);
+  EXPECT_TRUE(strict->values.empty());
+
+  const auto* test = find_option(*lint, "--test");
+  ASSERT_NE(test, nullptr);
+  EXPECT_TRUE(test->takes_value);
+  EXPECT_EQ(test->value_name, "CASES");
 }
 
 }  // namespace
