@@ -132,8 +132,24 @@ std::string_view json_type_phrase(const json& value) {
   }
 }
 
+// Quotes caller-supplied text in a diagnostic: short and printable, whatever it holds.
+std::string quote_short(std::string_view text) {
+  constexpr std::size_t kLimit = 64;
+  std::string out = "\"";
+  for (const char c : text.substr(0, kLimit)) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += (byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\') ? c : '?';
+  }
+  out += text.size() > kLimit ? "...\"" : "\"";
+  return out;
+}
+
 std::string label(std::string_view method) {
-  return method.empty() ? std::string() : std::string(method) + ": ";
+  if (method.empty()) {
+    return std::string();
+  }
+  std::string out = quote_short(method);
+  return out.substr(1, out.size() - 2) + ": ";
 }
 
 Unexpected<RoutingKeyError> key_error(RoutingKeyErrorKind kind, std::string message) {
@@ -205,9 +221,8 @@ Expected<RoutingKey, RoutingKeyError> ref_key(const json& params, std::string_vi
   } else {
     return key_error(RoutingKeyErrorKind::wrong_type,
                      label(method) +
-                         "params.ref.type must be \"ref/prompt\" or \"ref/resource\", "
-                         "got " +
-                         json(*type).dump(-1, ' ', false, json::error_handler_t::replace));
+                         "params.ref.type must be \"ref/prompt\" or \"ref/resource\", got " +
+                         quote_short(*type));
   }
   if (!target) {
     return unexpected(std::move(target.error()));
@@ -226,17 +241,8 @@ Expected<ProtocolVersion, std::string> parse_protocol_version(std::string_view t
       return kVersions[index];
     }
   }
-  // Quote at most a short, printable prefix of what was received.
-  std::string shown;
-  for (const char c : text.substr(0, 40)) {
-    const auto byte = static_cast<unsigned char>(c);
-    shown += (byte >= 0x20 && byte < 0x7f) ? c : '?';
-  }
-  if (text.size() > 40) {
-    shown += "...";
-  }
-  return unexpected("unknown MCP protocol version \"" + shown +
-                    "\" (supported: " + supported_protocol_versions_text() + ")");
+  return unexpected("unknown MCP protocol version " + quote_short(text) +
+                    " (supported: " + supported_protocol_versions_text() + ")");
 }
 
 std::string_view to_string(ProtocolVersion version) {
