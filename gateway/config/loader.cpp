@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -175,6 +176,7 @@ class Loader {
 
   void check_prefixed_names();
   void finish();
+  void sort_by_position();
 
   const LoadOptions& options_;
   LoadResult& result_;
@@ -1185,6 +1187,12 @@ void Loader::check_prefixed_names() {
 }
 
 void Loader::finish() {
+  if (config_.server.host.empty()) {
+    if (auto address = parse_listen(config_.server.listen)) {  // no [server] listen: the default
+      config_.server.host = address->host;
+      config_.server.port = address->port;
+    }
+  }
   config_.is_fragment = !root_has_server_ && config_.backends.empty();
   check_prefixed_names();
 
@@ -1197,9 +1205,27 @@ void Loader::finish() {
   remove_indices(config_.policy_spec.rate_limits, rate_limits_with_errors_);
   config_.policy = policy::compile(config_.policy_spec, context, diagnostics_);
 
+  sort_by_position();
   if (!diagnostics_.has_errors()) {
     result_.config = std::make_shared<const Config>(std::move(config_));
   }
+}
+
+void Loader::sort_by_position() {
+  // Findings are made table by table and then by the compiler; show them in file order, files
+  // in load order. The sort is stable, so same-position findings keep their order.
+  std::unordered_map<std::string, std::size_t> file_rank;
+  for (std::size_t i = 0; i < config_.files.size(); ++i) {
+    file_rank.emplace(config_.files[i], i);
+  }
+  const auto rank = [&](const Diagnostic& d) {
+    const auto it = file_rank.find(d.where.file);
+    return std::make_tuple(it == file_rank.end() ? file_rank.size() : it->second, d.where.line,
+                           d.where.column);
+  };
+  auto& items = diagnostics_.items();
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return rank(a) < rank(b); });
 }
 
 }  // namespace

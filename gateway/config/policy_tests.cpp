@@ -99,7 +99,8 @@ std::optional<policy::TestCase> read_case(TableReader& table,
     out.target.method = "prompts/get";
   } else if (chosen == "resource") {
     out.target.method = "resources/read";
-  } else if (!table.has("method")) {
+  } else if (!table.has("method") && !table.has("tool") && !table.has("prompt") &&
+             !table.has("resource")) {
     reader.error(table.where(), "missing-key",
                  "[[case]] needs 'method' (or one of 'tool', 'prompt', 'resource', which imply "
                  "tools/call, prompts/get and resources/read)");
