@@ -379,18 +379,40 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
   return message;
 }
 
-void append_json(std::string& out, const json& value) {
-  // Serialise straight into `out`: the hot path should not build a temporary string per member.
-  nlohmann::detail::serializer<json> serializer(nlohmann::detail::output_adapter<char>(out), ' ',
-                                                json::error_handler_t::replace);
-  serializer.dump(value, false, false, 0);
-}
+// Serialises straight into one output string with one serializer per message: the hot path
+// should not build a temporary string (or serializer) per member. Invalid UTF-8 in strings the
+// program built is replaced with U+FFFD instead of failing.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out)
+      : out_(out),
+        serializer_(nlohmann::detail::output_adapter<char>(out), ' ',
+                    json::error_handler_t::replace) {}
 
-void append_json_string(std::string& out, std::string_view text) {
-  append_json(out, json(text));
-}
+  void raw(std::string_view text) { out_ += text; }
+  void value(const json& value) { serializer_.dump(value, false, false, 0); }
+  void string(std::string_view text) {
+    // Fast path for the usual method names, keys and ids: nothing to escape or validate.
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain) {
+      out_ += '"';
+      out_ += text;
+      out_ += '"';
+    } else {
+      value(json(text));
+    }
+  }
+  void integer(std::int64_t number) { out_ += std::to_string(number); }
 
-void append_extra_members(std::string& out, MessageKind kind, const json& extra) {
+ private:
+  std::string& out_;
+  nlohmann::detail::serializer<json> serializer_;
+};
+
+void write_extra_members(JsonWriter& writer, MessageKind kind, const json& extra) {
   const auto* members = extra.get_ptr<const json::object_t*>();
   if (members == nullptr) {
     return;
@@ -399,34 +421,34 @@ void append_extra_members(std::string& out, MessageKind kind, const json& extra)
     if (is_reserved_member(kind, key)) {
       continue;  // never emit a member twice
     }
-    out += ',';
-    append_json_string(out, key);
-    out += ':';
-    append_json(out, value);
+    writer.raw(",");
+    writer.string(key);
+    writer.raw(":");
+    writer.value(value);
   }
 }
 
-void append_error_object(std::string& out, const ErrorObject& error) {
-  out += "{\"code\":";
-  out += std::to_string(error.code);
-  out += ",\"message\":";
-  append_json_string(out, error.message);
+void write_error_object(JsonWriter& writer, const ErrorObject& error) {
+  writer.raw("{\"code\":");
+  writer.integer(error.code);
+  writer.raw(",\"message\":");
+  writer.string(error.message);
   if (error.data) {
-    out += ",\"data\":";
-    append_json(out, *error.data);
+    writer.raw(",\"data\":");
+    writer.value(*error.data);
   }
   if (const auto* members = error.extra.get_ptr<const json::object_t*>()) {
     for (const auto& [key, value] : *members) {
       if (key == "code" || key == "message" || key == "data") {
         continue;
       }
-      out += ',';
-      append_json_string(out, key);
-      out += ':';
-      append_json(out, value);
+      writer.raw(",");
+      writer.string(key);
+      writer.raw(":");
+      writer.value(value);
     }
   }
-  out += '}';
+  writer.raw("}");
 }
 
 void merge_extra(json& object, MessageKind kind, json&& extra) {
@@ -494,7 +516,7 @@ std::string RequestId::to_string() const {
     return std::to_string(integer());
   }
   std::string out;
-  append_json_string(out, string());
+  JsonWriter(out).string(string());
   return out;
 }
 
@@ -703,43 +725,42 @@ Expected<DecodedBody, DecodeError> decode(std::string_view text, const DecodeOpt
 // ---- encoding ----
 
 void encode_append(const Message& message, std::string& out) {
-  out += "{\"jsonrpc\":\"2.0\"";
+  JsonWriter writer(out);
+  writer.raw("{\"jsonrpc\":\"2.0\"");
   const bool write_id =
       message.kind != MessageKind::notification &&
       !(message.kind == MessageKind::error_response && !message.id && message.error_id_absent);
   if (write_id) {
-    out += ",\"id\":";
-    if (message.id) {
-      if (message.id->is_integer()) {
-        out += std::to_string(message.id->integer());
-      } else {
-        append_json_string(out, message.id->string());
-      }
+    writer.raw(",\"id\":");
+    if (!message.id) {
+      writer.raw("null");
+    } else if (message.id->is_integer()) {
+      writer.integer(message.id->integer());
     } else {
-      out += "null";
+      writer.string(message.id->string());
     }
   }
   switch (message.kind) {
     case MessageKind::request:
     case MessageKind::notification:
-      out += ",\"method\":";
-      append_json_string(out, message.method);
+      writer.raw(",\"method\":");
+      writer.string(message.method);
       if (message.params) {
-        out += ",\"params\":";
-        append_json(out, *message.params);
+        writer.raw(",\"params\":");
+        writer.value(*message.params);
       }
       break;
     case MessageKind::success_response:
-      out += ",\"result\":";
-      append_json(out, message.result);
+      writer.raw(",\"result\":");
+      writer.value(message.result);
       break;
     case MessageKind::error_response:
-      out += ",\"error\":";
-      append_error_object(out, message.error);
+      writer.raw(",\"error\":");
+      write_error_object(writer, message.error);
       break;
   }
-  append_extra_members(out, message.kind, message.extra);
-  out += '}';
+  write_extra_members(writer, message.kind, message.extra);
+  writer.raw("}");
 }
 
 std::string encode(const Message& message) {
