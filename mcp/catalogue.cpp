@@ -110,28 +110,6 @@ std::string_view member_name(RoutingKeyKind kind) {
   return "";
 }
 
-std::string_view json_type_phrase(const json& value) {
-  switch (value.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a fractional number";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    default:
-      return "an unsupported value";
-  }
-}
-
 // Quotes caller-supplied text in a diagnostic: short and printable, whatever it holds.
 std::string quote_short(std::string_view text) {
   constexpr std::size_t kLimit = 64;
@@ -169,7 +147,7 @@ Expected<std::string, RoutingKeyError> string_member(const json& object, std::st
   if (text == nullptr) {
     return key_error(RoutingKeyErrorKind::wrong_type, label(method) + std::string(path) +
                                                           " must be a string, got " +
-                                                          std::string(json_type_phrase(*found)));
+                                                          std::string(describe_json_type(*found)));
   }
   return *text;
 }
@@ -203,7 +181,7 @@ Expected<RoutingKey, RoutingKeyError> ref_key(const json& params, std::string_vi
   if (!found->is_object()) {
     return key_error(RoutingKeyErrorKind::wrong_type, label(method) +
                                                           "params.ref must be an object, got " +
-                                                          std::string(json_type_phrase(*found)));
+                                                          std::string(describe_json_type(*found)));
   }
   auto type = string_member(*found, "type", "params.ref.type", method);
   if (!type) {
@@ -449,9 +427,9 @@ Expected<RoutingKey, RoutingKeyError> routing_key(RoutingKeyKind kind, const jso
                                                               " is required");
   }
   if (!params->is_object()) {
-    return key_error(
-        RoutingKeyErrorKind::missing_params,
-        label(method) + "params must be an object, got " + std::string(json_type_phrase(*params)));
+    return key_error(RoutingKeyErrorKind::missing_params,
+                     label(method) + "params must be an object, got " +
+                         std::string(describe_json_type(*params)));
   }
   switch (kind) {
     case RoutingKeyKind::ref:
@@ -468,7 +446,7 @@ Expected<RoutingKey, RoutingKeyError> routing_key(RoutingKeyKind kind, const jso
       if (!meta->is_object()) {
         return key_error(RoutingKeyErrorKind::wrong_type,
                          label(method) + "params._meta must be an object, got " +
-                             std::string(json_type_phrase(*meta)));
+                             std::string(describe_json_type(*meta)));
       }
       return id_member(kind, *meta, kSubscriptionIdKey, routing_key_path(kind), method);
     }

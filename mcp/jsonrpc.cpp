@@ -41,7 +41,9 @@ std::string sanitize_diagnostic(std::string_view text) {
   return out;
 }
 
-std::string_view type_phrase(const json& value) {
+}  // namespace
+
+std::string_view describe_json_type(const json& value) {
   switch (value.type()) {
     case json::value_t::null:
       return "null";
@@ -53,7 +55,7 @@ std::string_view type_phrase(const json& value) {
     case json::value_t::number_unsigned:
       return "an integer";
     case json::value_t::number_float:
-      return "a fractional number";
+      return "a floating-point number";
     case json::value_t::object:
       return "an object";
     case json::value_t::array:
@@ -65,6 +67,8 @@ std::string_view type_phrase(const json& value) {
   }
   return "an invalid value";
 }
+
+namespace {
 
 // An integer literal (no fraction or exponent) that the lexer could only store as a double.
 bool is_integer_literal(std::string_view text) {
@@ -205,7 +209,7 @@ Expected<ErrorObject, std::string> error_object_from(json&& value) {
       "\"error\" must be an object with an integer \"code\" and a string \"message\"";
   auto* object = value.get_ptr<json::object_t*>();
   if (object == nullptr) {
-    return unexpected(std::string(kShape) + ", got " + std::string(type_phrase(value)));
+    return unexpected(std::string(kShape) + ", got " + std::string(describe_json_type(value)));
   }
   ErrorObject error;
   bool has_code = false;
@@ -219,7 +223,7 @@ Expected<ErrorObject, std::string> error_object_from(json&& value) {
       }
       if (!member.is_number_integer()) {
         return unexpected(std::string(kShape) + "; \"code\" is " +
-                          std::string(type_phrase(member)));
+                          std::string(describe_json_type(member)));
       }
       error.code = member.get<std::int64_t>();
       has_code = true;
@@ -227,7 +231,7 @@ Expected<ErrorObject, std::string> error_object_from(json&& value) {
       auto* text = member.get_ptr<json::string_t*>();
       if (text == nullptr) {
         return unexpected(std::string(kShape) + "; \"message\" is " +
-                          std::string(type_phrase(member)));
+                          std::string(describe_json_type(member)));
       }
       error.message = std::move(*text);
       has_message = true;
@@ -254,12 +258,13 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
           DecodeErrorKind::not_an_object,
           value.is_array()
               ? std::string("a batch element must be a JSON object; nested batches are not allowed")
-              : "a batch element must be a JSON object, got " + std::string(type_phrase(value))));
+              : "a batch element must be a JSON object, got " +
+                    std::string(describe_json_type(value))));
     }
     return unexpected(
         make_decode_error(DecodeErrorKind::not_an_object,
                           "a JSON-RPC message must be a JSON object (or a batch array), got " +
-                              std::string(type_phrase(value))));
+                              std::string(describe_json_type(value))));
   }
 
   json* jsonrpc = nullptr;
@@ -307,7 +312,7 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
   }
   if (const auto* text = jsonrpc->get_ptr<const json::string_t*>(); text == nullptr) {
     return fail(DecodeErrorKind::bad_version, "\"jsonrpc\" must be the string \"2.0\", got " +
-                                                  std::string(type_phrase(*jsonrpc)));
+                                                  std::string(describe_json_type(*jsonrpc)));
   } else if (*text != kVersion) {
     return fail(DecodeErrorKind::bad_version,
                 "\"jsonrpc\" must be \"2.0\", got \"" + sanitize_diagnostic(*text) + "\"");
@@ -327,11 +332,11 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
     auto* name = method->get_ptr<json::string_t*>();
     if (name == nullptr) {
       return fail(DecodeErrorKind::bad_method,
-                  "\"method\" must be a string, got " + std::string(type_phrase(*method)));
+                  "\"method\" must be a string, got " + std::string(describe_json_type(*method)));
     }
     if (params != nullptr && !params->is_object() && !params->is_array()) {
       return fail(DecodeErrorKind::bad_params, "\"params\" must be an object or an array, got " +
-                                                   std::string(type_phrase(*params)));
+                                                   std::string(describe_json_type(*params)));
     }
     message.kind = id != nullptr ? MessageKind::request : MessageKind::notification;
     message.id = std::move(recovered_id);
@@ -500,7 +505,8 @@ Expected<RequestId, std::string> RequestId::from_json(const json& value) {
                         sanitize_diagnostic(value.dump()) +
                         " (fractions, exponents and integers beyond 64 bits are not accepted)");
     default:
-      return unexpected("must be a string or an integer, got " + std::string(type_phrase(value)));
+      return unexpected("must be a string or an integer, got " +
+                        std::string(describe_json_type(value)));
   }
 }
 
@@ -827,7 +833,8 @@ Expected<std::optional<ProgressToken>, std::string> progress_token(const Message
     return std::optional<ProgressToken>{};
   }
   if (!meta->is_object()) {
-    return unexpected("params._meta must be an object, got " + std::string(type_phrase(*meta)));
+    return unexpected("params._meta must be an object, got " +
+                      std::string(describe_json_type(*meta)));
   }
   const auto found = meta->find("progressToken");
   if (found == meta->end()) {

@@ -16,8 +16,9 @@
 //   gateway and a backend that pick different duplicates would disagree on what was asked
 //   (e.g. two "name" members in tools/call). DecodeOptions::allow_duplicate_keys keeps the last
 //   one, like JavaScript's JSON.parse.
-// - Invalid UTF-8, unpaired surrogate escapes, raw control characters (NUL included) inside
-//   strings, trailing garbage and non-finite numbers (`1e400`) are parse errors. A UTF-8 byte
+// - Invalid UTF-8, unpaired surrogate escapes, raw control characters inside strings, a raw NUL
+//   byte anywhere (nlohmann alone would stop reading there and ignore the rest), trailing
+//   garbage and non-finite numbers (`1e400`) are parse errors. A UTF-8 byte
 //   order mark before the document is tolerated (RFC 8259 allows ignoring it).
 // - Integers too large for 64 bits elsewhere (params, results) become doubles, as in JavaScript;
 //   DecodeOptions::reject_lossy_integers turns them into a parse error instead.
@@ -238,6 +239,9 @@ Expected<std::optional<ProgressToken>, std::string> progress_token(const Message
 // a request or notification by "method" and "id", a response by "result" or "error". Empty when
 // it is none of these (not an object, or a shape decode() would reject as ambiguous/incomplete).
 std::optional<MessageKind> classify(const nlohmann::json& value);
+
+// "a string", "an integer", "null", ...: the JSON type of a value, for diagnostics.
+std::string_view describe_json_type(const nlohmann::json& value);
 
 // Nesting depth of a value (scalars 0, [] 1, [[]] 2), computed iteratively; stops counting
 // once `limit` is exceeded and returns limit + 1.

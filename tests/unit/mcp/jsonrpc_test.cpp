@@ -242,6 +242,13 @@ TEST(RequestIdTest, IdsThatCannotBeKeptExactlyAreRejected) {
   }
 }
 
+TEST(RequestIdTest, NegativeZeroIsTheIntegerZero) {
+  // JSON has no integer negative zero; -0 is the same number as 0 (documented in the header).
+  const Message m = decode_ok(R"({"jsonrpc":"2.0","id":-0,"method":"m"})");
+  EXPECT_EQ(m.id, RequestId(0));
+  EXPECT_EQ(encode(m), R"({"jsonrpc":"2.0","id":0,"method":"m"})");
+}
+
 TEST(RequestIdTest, UnusualButValidStringIds) {
   EXPECT_EQ(decode_ok(R"({"jsonrpc":"2.0","id":"","method":"m"})").id, RequestId(""));
   const Message unicode = decode_ok(R"({"jsonrpc":"2.0","id":"\u00e9\ud83d\ude00","method":"m"})");
@@ -408,7 +415,7 @@ TEST(JsonRpcDecode, InvalidRequests) {
       {R"({"jsonrpc":"2.0","id":1,"error":{"code":"-32600","message":"m"}})",
        DecodeErrorKind::bad_error, RequestId(1), "\"code\" is a string"},
       {R"({"jsonrpc":"2.0","id":1,"error":{"code":-32600.5,"message":"m"}})",
-       DecodeErrorKind::bad_error, RequestId(1), "fractional"},
+       DecodeErrorKind::bad_error, RequestId(1), "floating-point"},
       {R"({"jsonrpc":"2.0","id":1,"error":{"code":9223372036854775808,"message":"m"}})",
        DecodeErrorKind::bad_error, RequestId(1), "64-bit"},
       {R"({"jsonrpc":"2.0","id":1,"error":{"code":1}})", DecodeErrorKind::bad_error, RequestId(1),
@@ -899,6 +906,17 @@ TEST(JsonRpcHelpers, Classify) {
   EXPECT_EQ(classify(value_of(R"({"id":1})")), std::nullopt);
   EXPECT_EQ(classify(value_of("[]")), std::nullopt);
   EXPECT_EQ(classify(json("x")), std::nullopt);
+}
+
+TEST(JsonRpcHelpers, DescribeJsonType) {
+  EXPECT_EQ(describe_json_type(json(nullptr)), "null");
+  EXPECT_EQ(describe_json_type(json(true)), "a boolean");
+  EXPECT_EQ(describe_json_type(json("s")), "a string");
+  EXPECT_EQ(describe_json_type(json(-1)), "an integer");
+  EXPECT_EQ(describe_json_type(json(1u)), "an integer");
+  EXPECT_EQ(describe_json_type(json(1.0)), "a floating-point number");
+  EXPECT_EQ(describe_json_type(json::object()), "an object");
+  EXPECT_EQ(describe_json_type(json::array()), "an array");
 }
 
 TEST(JsonRpcHelpers, KindNames) {
