@@ -386,7 +386,8 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
 
 // Serialises straight into one output string with one serializer per message: the hot path
 // should not build a temporary string (or serializer) per member. Invalid UTF-8 in strings the
-// program built is replaced with U+FFFD instead of failing.
+// program built is replaced with U+FFFD instead of failing. Uses nlohmann::detail::serializer (what
+// json::dump uses internally; stable across 3.11.x): if it ever moves, fall back to dump().
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out)
