@@ -996,12 +996,21 @@ void Loader::flatten_claims(Reader& reader, const toml::table& table, const std:
     matcher.values.present = true;
     matcher.values.where = reader.at(*value);
     if (const auto* text = value->as_string()) {
-      matcher.values.patterns.push_back({reader.expand(*text), reader.at(*text)});
+      auto expanded = reader.expand(*text);
+      if (!expanded) {
+        continue;
+      }
+      matcher.values.patterns.push_back({std::move(*expanded), reader.at(*text)});
     } else if (const auto* array = value->as_array()) {
       bool ok = true;
       for (const auto& element : *array) {
         if (const auto* item = element.as_string()) {
-          matcher.values.patterns.push_back({reader.expand(*item), reader.at(*item)});
+          auto expanded = reader.expand(*item);
+          if (!expanded) {
+            ok = false;
+            continue;
+          }
+          matcher.values.patterns.push_back({std::move(*expanded), reader.at(*item)});
         } else {
           reader.error(reader.at(element), "wrong-type",
                        "'claims." + claim + "': expected an array of strings, found " +

@@ -86,6 +86,12 @@ std::optional<toml::table> parse_toml(const std::string& text, const std::string
     while (!message.empty() && (message.back() == '.' || message.back() == '\n')) {
       message.pop_back();
     }
+    // "Error while parsing key-value pair: expected value" → "invalid key-value pair: expected
+    // value".
+    constexpr std::string_view kPrefix = "Error while parsing ";
+    if (message.rfind(kPrefix, 0) == 0) {
+      message = "invalid " + message.substr(kPrefix.size());
+    }
     diagnostics.error({file, begin.line, begin.column}, "toml-syntax", std::move(message));
   } catch (const std::exception& error) {
     diagnostics.error({file, 0, 0}, "toml-syntax", std::string("cannot parse: ") + error.what());
@@ -177,19 +183,24 @@ void Reader::missing_key(const toml::node& table, std::string_view where_name,
         std::string(where_name) + " is missing the required key " + quote(key));
 }
 
-std::string Reader::expand(const toml::value<std::string>& node) {
+std::optional<std::string> Reader::expand(const toml::value<std::string>& node) {
   const std::string& raw = node.get();
   if (raw.find('$') == std::string::npos) {
     return raw;
   }
   auto expansion = expand_env(raw, options_.env);
+  bool malformed = false;
   for (auto& issue : expansion.issues) {
+    malformed = malformed || issue.kind == EnvIssue::Kind::malformed;
     const SourceLocation where = locate_in_string(node, raw, issue.offset);
     if (issue.kind == EnvIssue::Kind::undefined) {
       warning(where, "undefined-env", std::move(issue.message));
     } else {
       error(where, "invalid-env-reference", std::move(issue.message));
     }
+  }
+  if (malformed) {
+    return std::nullopt;
   }
   return std::move(expansion.value);
 }
@@ -263,7 +274,11 @@ std::optional<LocatedString> TableReader::string(std::string_view name, bool req
     reader_.wrong_type(it->first, it->second, "a string");
     return std::nullopt;
   }
-  return LocatedString{reader_.expand(*value), reader_.at(*value)};
+  auto expanded = reader_.expand(*value);
+  if (!expanded) {
+    return std::nullopt;
+  }
+  return LocatedString{std::move(*expanded), reader_.at(*value)};
 }
 
 std::optional<bool> TableReader::boolean(std::string_view name, bool required) {
@@ -324,7 +339,12 @@ std::optional<std::vector<LocatedString>> TableReader::string_array(std::string_
       ok = false;
       continue;
     }
-    out.push_back({reader_.expand(*value), reader_.at(*value)});
+    auto expanded = reader_.expand(*value);
+    if (!expanded) {
+      ok = false;
+      continue;
+    }
+    out.push_back({std::move(*expanded), reader_.at(*value)});
   }
   if (!ok) {
     return std::nullopt;
@@ -354,8 +374,13 @@ std::optional<std::vector<std::pair<LocatedString, LocatedString>>> TableReader:
       ok = false;
       continue;
     }
+    auto expanded = reader_.expand(*text);
+    if (!expanded) {
+      ok = false;
+      continue;
+    }
     out.push_back({LocatedString{std::string(key.str()), reader_.at(key)},
-                   LocatedString{reader_.expand(*text), reader_.at(*text)}});
+                   LocatedString{std::move(*expanded), reader_.at(*text)}});
   }
   // Report and keep entries in the order they were written.
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -421,7 +446,11 @@ std::optional<std::int64_t> TableReader::duration(std::string_view name, bool re
     reader_.wrong_type(it->first, it->second, "a duration string such as \"10s\"");
     return std::nullopt;
   }
-  const auto text = reader_.expand(*value);
+  const auto expanded = reader_.expand(*value);
+  if (!expanded) {
+    return std::nullopt;
+  }
+  const std::string& text = *expanded;
   auto parsed = parse_duration(text);
   if (!parsed) {
     reader_.error(
@@ -435,7 +464,7 @@ std::optional<std::int64_t> TableReader::duration(std::string_view name, bool re
 nlohmann::json to_json(Reader& reader, const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:
-      return reader.expand(*node.as_string());
+      return reader.expand(*node.as_string()).value_or(node.as_string()->get());
     case toml::node_type::integer:
       return node.as_integer()->get();
     case toml::node_type::floating_point:

@@ -69,7 +69,8 @@ class Reader {
   void missing_key(const toml::node& table, std::string_view where_name, std::string_view key);
 
   // Expands ${VAR} in a string node's value; reports undefined-env / invalid-env-reference.
-  std::string expand(const toml::value<std::string>& node);
+  // Nullopt after a malformed reference, so that no check runs on a half-expanded value.
+  std::optional<std::string> expand(const toml::value<std::string>& node);
 
  private:
   std::string file_;
