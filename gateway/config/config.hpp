@@ -124,6 +124,11 @@ struct LoadResult {
 // Reads, expands ${VAR}, follows includes, validates and compiles the policy. Never throws.
 LoadResult load_config(const std::string& path, const LoadOptions& options = {});
 
+// The same for a root file whose text is already in memory (stdin, fuzzing): `path` names it in
+// diagnostics and anchors its relative includes and files. Without `text`, reads `path`.
+LoadResult load_config_text(const std::string& path, std::optional<std::string> text,
+                            const LoadOptions& options = {});
+
 struct TestFileResult {
   std::vector<policy::TestCase> cases;
   Diagnostics diagnostics;
@@ -132,5 +137,9 @@ struct TestFileResult {
 
 // Reads a policy decision test file ([[case]] tables). Never throws.
 TestFileResult load_policy_tests(const std::string& path, const LoadOptions& options = {});
+
+// The same for text already in memory; `path` names it in diagnostics.
+TestFileResult load_policy_tests_text(const std::string& path, std::optional<std::string> text,
+                                      const LoadOptions& options = {});
 
 }  // namespace mcpgw::config

@@ -62,7 +62,7 @@ constexpr std::array<std::string_view, 3> kCredentialHeaders = {"authorization",
                                                                 "proxy-authorization", "cookie"};
 
 std::string quote(std::string_view text) {
-  return "'" + std::string(text) + "'";
+  return "'" + printable(text) + "'";
 }
 
 std::string lower(std::string_view text) {
@@ -136,7 +136,8 @@ class Loader {
   Loader(const LoadOptions& options, LoadResult& result)
       : options_(options), result_(result), diagnostics_(result.diagnostics) {}
 
-  void run(const std::string& root_path);
+  // With `root_text`, the root is not read from disk (its includes still are).
+  void run(const std::string& root_path, std::optional<std::string> root_text);
 
  private:
   struct FileState {
@@ -189,6 +190,7 @@ class Loader {
   std::size_t total_bytes_ = 0;
   bool root_has_server_ = false;
   std::string root_path_;
+  std::optional<std::string> root_text_;
   std::vector<std::string> backend_names_;  // every syntactically valid name, for the compiler
   std::unordered_map<std::string, SourceLocation> backend_where_;
   std::unordered_map<std::string, SourceLocation> api_key_names_;
@@ -199,7 +201,8 @@ class Loader {
   std::vector<std::size_t> rate_limits_with_errors_;
 };
 
-void Loader::run(const std::string& root_path) {
+void Loader::run(const std::string& root_path, std::optional<std::string> root_text) {
+  root_text_ = std::move(root_text);
   root_path_ = root_path;
   root_dir_ = fs::path(root_path).parent_path();
   load_file(root_path, SourceLocation{root_path, 0, 0}, true);
@@ -244,7 +247,16 @@ void Loader::load_file(const std::string& path, const SourceLocation& included_a
     }
   }
 
-  auto read = detail::read_file(path);
+  detail::FileRead read;
+  if (is_root && root_text_) {
+    read.ok = root_text_->size() <= detail::kMaxFileBytes;
+    read.too_large = !read.ok;
+    read.error = "the text is larger than " + std::to_string(detail::kMaxFileBytes >> 20) + " MiB";
+    read.text = std::move(*root_text_);
+    root_text_.reset();
+  } else {
+    read = detail::read_file(path, detail::kMaxFileBytes, /*regular_only=*/!is_root);
+  }
   if (!read.ok) {
     if (is_root) {
       diagnostics_.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
@@ -425,7 +437,7 @@ std::optional<std::size_t> Loader::enum_value(TableReader& table, std::string_vi
     return static_cast<std::size_t>(it - values.begin());
   }
   std::string message =
-      quote(key) + ": invalid value \"" + text->value + "\"; expected " + one_of(values);
+      quote(key) + ": invalid value \"" + printable(text->value) + "\"; expected " + one_of(values);
   if (const auto suggestion = closest_match(text->value, values)) {
     message += "; did you mean \"" + std::string(*suggestion) + "\"?";
   }
@@ -472,8 +484,9 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.host = address->host;
       out.port = address->port;
     } else {
-      reader.error(listen->where, "invalid-listen",
-                   "invalid listen address \"" + listen->value + "\": " + address.error());
+      reader.error(
+          listen->where, "invalid-listen",
+          "invalid listen address \"" + printable(listen->value) + "\": " + address.error());
     }
   } else if (auto address = parse_listen(out.listen)) {
     out.host = address->host;
@@ -486,7 +499,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.path = path->value;
     } else {
       reader.error(path->where, "invalid-value",
-                   "'path': \"" + path->value +
+                   "'path': \"" + printable(path->value) +
                        "\" is not a URL path; it must start with '/' and contain no query");
     }
   }
@@ -495,7 +508,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.separator = separator->value;
     } else {
       reader.error(separator->where, "invalid-value",
-                   "'separator': \"" + separator->value + "\" must be 1 to " +
+                   "'separator': \"" + printable(separator->value) + "\" must be 1 to " +
                        std::to_string(kMaxSeparatorLength) +
                        " characters of A-Z, a-z, 0-9, '_' and '-'");
     }
@@ -511,7 +524,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
         out.allowed_hosts.push_back(host.value);
       } else {
         reader.error(host.where, "invalid-value",
-                     "'allowed_hosts': \"" + host.value +
+                     "'allowed_hosts': \"" + printable(host.value) +
                          "\" is not a host name or address with an optional port");
       }
     }
@@ -522,7 +535,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
         out.allowed_origins.push_back(origin.value);
       } else {
         reader.error(origin.where, "invalid-value",
-                     "'allowed_origins': \"" + origin.value +
+                     "'allowed_origins': \"" + printable(origin.value) +
                          "\" is not an origin such as \"https://app.example.com\" (or \"*\")");
       }
     }
@@ -623,8 +636,9 @@ void Loader::read_auth_settings(TableReader& auth) {
     if (is_valid_header_name(header->value)) {
       config_.auth.api_key_header = header->value;
     } else {
-      reader.error(header->where, "invalid-value",
-                   "'api_key_header': \"" + header->value + "\" is not a valid header name");
+      reader.error(
+          header->where, "invalid-value",
+          "'api_key_header': \"" + printable(header->value) + "\" is not a valid header name");
     }
   }
 }
@@ -665,7 +679,7 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
       const auto [it, inserted] = jwt_issuers_.emplace(issuer->value, issuer->where);
       if (!inserted) {
         reader.error(issuer->where, "duplicate-issuer",
-                     "issuer \"" + issuer->value + "\" is already configured at " +
+                     "issuer \"" + printable(issuer->value) + "\" is already configured at " +
                          location_text(it->second));
       }
     }
@@ -693,8 +707,8 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     }
     for (const auto& algorithm : *algorithms) {
       if (!contains(kJwtAlgorithms, algorithm.value)) {
-        std::string message = "'algorithms': unsupported algorithm \"" + algorithm.value +
-                              "\"; expected " + one_of(kJwtAlgorithms);
+        std::string message = "'algorithms': unsupported algorithm \"" +
+                              printable(algorithm.value) + "\"; expected " + one_of(kJwtAlgorithms);
         if (const auto suggestion = closest_match(algorithm.value, kJwtAlgorithms)) {
           message += "; did you mean \"" + std::string(*suggestion) + "\"?";
         }
@@ -737,8 +751,9 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     if (url) {
       out.jwks_url = jwks_url->value;
     } else {
-      reader.error(jwks_url->where, "invalid-url",
-                   "'jwks_url': invalid URL \"" + jwks_url->value + "\": " + url.error());
+      reader.error(
+          jwks_url->where, "invalid-url",
+          "'jwks_url': invalid URL \"" + printable(jwks_url->value) + "\": " + url.error());
     }
   }
   if (const auto leeway = jwt.duration("leeway")) {
@@ -759,16 +774,16 @@ void Loader::read_api_key(TableReader& key) {
   out.where = key.where();
   if (const auto name = key.string("name", true)) {
     if (!is_printable_token(name->value) || name->value.size() > 64) {
-      reader.error(
-          name->where, "invalid-value",
-          "'name': \"" + name->value + "\" must be 1 to 64 printable characters without spaces");
+      reader.error(name->where, "invalid-value",
+                   "'name': \"" + printable(name->value) +
+                       "\" must be 1 to 64 printable characters without spaces");
     } else {
       out.name = name->value;
       const auto [it, inserted] = api_key_names_.emplace(name->value, name->where);
       if (!inserted) {
-        reader.error(
-            name->where, "duplicate-api-key",
-            "API key \"" + name->value + "\" is already defined at " + location_text(it->second));
+        reader.error(name->where, "duplicate-api-key",
+                     "API key \"" + printable(name->value) + "\" is already defined at " +
+                         location_text(it->second));
       }
     }
   }
@@ -788,8 +803,8 @@ void Loader::read_api_key(TableReader& key) {
           api_key_hashes_.emplace(hash->value, std::make_pair(out.name, hash->where));
       if (!inserted) {
         reader.error(hash->where, "duplicate-api-key",
-                     "this hash is already used by API key \"" + it->second.first + "\" at " +
-                         location_text(it->second.second));
+                     "this hash is already used by API key \"" + printable(it->second.first) +
+                         "\" at " + location_text(it->second.second));
       }
     }
   }
@@ -808,18 +823,18 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
     const auto& separator = config_.server.separator;
     if (!is_valid_backend_name(name->value)) {
       reader.error(name->where, "invalid-backend-name",
-                   "backend name \"" + name->value +
+                   "backend name \"" + printable(name->value) +
                        "\" must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ (it prefixes tool names)");
     } else if ((name->value + separator).find(separator) != name->value.size()) {
       reader.error(name->where, "invalid-backend-name",
-                   "backend name \"" + name->value + "\" contains the separator \"" + separator +
-                       "\" or runs into it; prefixed names would be ambiguous");
+                   "backend name \"" + printable(name->value) + "\" contains the separator \"" +
+                       separator + "\" or runs into it; prefixed names would be ambiguous");
     } else {
       const auto [it, inserted] = backend_where_.emplace(name->value, name->where);
       if (!inserted) {
-        reader.error(
-            name->where, "duplicate-backend",
-            "backend \"" + name->value + "\" is already defined at " + location_text(it->second));
+        reader.error(name->where, "duplicate-backend",
+                     "backend \"" + printable(name->value) + "\" is already defined at " +
+                         location_text(it->second));
       } else {
         backend_names_.push_back(name->value);
       }
@@ -880,8 +895,9 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   if (const auto env = backend.string_table("env")) {
     for (const auto& [name, value] : *env) {
       if (!is_valid_env_name(name.value)) {
-        reader.error(name.where, "invalid-value",
-                     "'env': \"" + name.value + "\" is not a valid environment variable name");
+        reader.error(
+            name.where, "invalid-value",
+            "'env': \"" + printable(name.value) + "\" is not a valid environment variable name");
       } else if (value.value.find('\0') != std::string::npos) {
         reader.error(value.where, "invalid-value", "'env': values cannot contain NUL");
       } else {
@@ -898,20 +914,21 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
       out.url = url->value;
     } else {
       reader.error(url->where, "invalid-url",
-                   "'url': invalid URL \"" + url->value + "\": " + parsed.error());
+                   "'url': invalid URL \"" + printable(url->value) + "\": " + parsed.error());
     }
   }
   if (const auto headers = backend.string_table("headers")) {
     for (const auto& [name, value] : *headers) {
       if (!is_valid_header_name(name.value)) {
         reader.error(name.where, "invalid-value",
-                     "'headers': \"" + name.value + "\" is not a valid header name");
+                     "'headers': \"" + printable(name.value) + "\" is not a valid header name");
       } else if (contains(kManagedHeaders, lower(name.value))) {
         reader.error(name.where, "invalid-value",
-                     "'headers': \"" + name.value + "\" is managed by the gateway");
+                     "'headers': \"" + printable(name.value) + "\" is managed by the gateway");
       } else if (!is_valid_header_value(value.value)) {
         reader.error(value.where, "invalid-value",
-                     "'headers': the value of \"" + name.value + "\" contains control characters");
+                     "'headers': the value of \"" + printable(name.value) +
+                         "\" contains control characters");
       } else {
         out.headers[name.value] = value.value;
       }
@@ -921,16 +938,18 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
     for (const auto& header : *forward) {
       const auto name = lower(header.value);
       if (!is_valid_header_name(header.value)) {
-        reader.error(header.where, "invalid-value",
-                     "'forward_headers': \"" + header.value + "\" is not a valid header name");
+        reader.error(
+            header.where, "invalid-value",
+            "'forward_headers': \"" + printable(header.value) + "\" is not a valid header name");
       } else if (contains(kCredentialHeaders, name) || name == lower(config_.auth.api_key_header)) {
         reader.error(header.where, "invalid-value",
-                     "'forward_headers': \"" + header.value +
+                     "'forward_headers': \"" + printable(header.value) +
                          "\" carries client credentials, which never go upstream; configure "
                          "the backend's own credentials in 'headers'");
       } else if (contains(kManagedHeaders, name)) {
-        reader.error(header.where, "invalid-value",
-                     "'forward_headers': \"" + header.value + "\" is managed by the gateway");
+        reader.error(
+            header.where, "invalid-value",
+            "'forward_headers': \"" + printable(header.value) + "\" is managed by the gateway");
       } else {
         out.forward_headers.push_back(header.value);
       }
@@ -1055,8 +1074,9 @@ void Loader::read_rule(TableReader& rule, FileState& file) {
   ++file.rule_index;
   if (const auto id = rule.string("id")) {
     if (!is_printable_token(id->value)) {
-      reader.error(id->where, "invalid-value",
-                   "'id': \"" + id->value + "\" must be non-empty and contain no spaces");
+      reader.error(
+          id->where, "invalid-value",
+          "'id': \"" + printable(id->value) + "\" must be non-empty and contain no spaces");
     }
     out.id = id->value;
   } else {
@@ -1095,8 +1115,9 @@ void Loader::read_rate_limit(TableReader& limit, FileState& file) {
   ++file.rate_limit_index;
   if (const auto id = limit.string("id")) {
     if (!is_printable_token(id->value)) {
-      reader.error(id->where, "invalid-value",
-                   "'id': \"" + id->value + "\" must be non-empty and contain no spaces");
+      reader.error(
+          id->where, "invalid-value",
+          "'id': \"" + printable(id->value) + "\" must be non-empty and contain no spaces");
     }
     out.id = id->value;
   } else {
@@ -1151,7 +1172,8 @@ void Loader::check_prefixed_names() {
     if (prefix_length + kMinToolNameRoom > kMaxPrefixedName) {
       diagnostics_.warning(
           backend.name_where, "long-prefixed-name",
-          "backend \"" + backend.name + "\" with separator \"" + separator + "\" leaves only " +
+          "backend \"" + printable(backend.name) + "\" with separator \"" + separator +
+              "\" leaves only " +
               std::to_string(kMaxPrefixedName - std::min(prefix_length, kMaxPrefixedName)) +
               " of 64 characters for tool and prompt names");
     }
@@ -1240,10 +1262,16 @@ void Loader::sort_by_position() {
 }  // namespace
 
 LoadResult load_config(const std::string& path, const LoadOptions& options) {
+  return load_config_text(path, std::nullopt, options);
+}
+
+LoadResult load_config_text(const std::string& path, std::optional<std::string> text,
+                            const LoadOptions& options) {
   LoadResult result;
   try {
     Loader loader(options, result);
-    loader.run(path);
+    loader.run(path, std::move(text));
+    detail::make_messages_printable(result.diagnostics);
   } catch (const std::exception& error) {
     result.config.reset();
     result.diagnostics.error({path, 0, 0}, "internal-error",

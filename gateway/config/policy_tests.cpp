@@ -61,7 +61,7 @@ std::optional<policy::TestCase> read_case(TableReader& table,
     const auto [it, inserted] = names.emplace(name->value, name->where);
     if (!inserted) {
       reader.warning(name->where, "duplicate-case-name",
-                     "a case named \"" + name->value + "\" is already defined at " +
+                     "a case named \"" + printable(name->value) + "\" is already defined at " +
                          location_text(it->second));
     }
   }
@@ -115,8 +115,8 @@ std::optional<policy::TestCase> read_case(TableReader& table,
   if (const auto expect = table.string("expect", true)) {
     const auto it = std::find(kEffects.begin(), kEffects.end(), expect->value);
     if (it == kEffects.end()) {
-      std::string message =
-          "'expect': invalid value \"" + expect->value + "\"; expected \"allow\" or \"deny\"";
+      std::string message = "'expect': invalid value \"" + printable(expect->value) +
+                            "\"; expected \"allow\" or \"deny\"";
       if (const auto suggestion = closest_match(expect->value, kEffects)) {
         message += "; did you mean \"" + std::string(*suggestion) + "\"?";
       }
@@ -134,37 +134,56 @@ std::optional<policy::TestCase> read_case(TableReader& table,
   return out;
 }
 
+void read_test_file(const std::string& path, std::optional<std::string> text_in,
+                    const LoadOptions& options, TestFileResult& result) {
+  detail::FileRead read;
+  if (text_in) {
+    read.ok = text_in->size() <= detail::kMaxFileBytes;
+    read.too_large = !read.ok;
+    read.error = "the text is larger than " + std::to_string(detail::kMaxFileBytes >> 20) + " MiB";
+    read.text = std::move(*text_in);
+  } else {
+    read = detail::read_file(path);
+  }
+  if (!read.ok) {
+    result.diagnostics.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
+                             "cannot read '" + path + "': " + read.error);
+    return;
+  }
+  const auto [stored, inserted] = result.sources.contents.emplace(path, std::move(read.text));
+  (void)inserted;
+  const std::string& text = stored->second;
+  auto document = detail::parse_toml(text, path, result.diagnostics);
+  if (!document) {
+    return;
+  }
+  Reader reader(path, options, result.diagnostics, &text);
+  TableReader root(reader, *document, "the top level");
+  root.check_keys({"case"});
+  if (!root.has("case")) {
+    reader.warning({path, 1, 1}, "no-test-cases", "the file defines no [[case]]");
+  }
+  std::unordered_map<std::string, SourceLocation> names;
+  for (const auto* table : root.table_array("case")) {
+    TableReader case_table(reader, *table, "[[case]]");
+    if (auto test_case = read_case(case_table, names)) {
+      result.cases.push_back(std::move(*test_case));
+    }
+  }
+}
+
 }  // namespace
 
 TestFileResult load_policy_tests(const std::string& path, const LoadOptions& options) {
+  return load_policy_tests_text(path, std::nullopt, options);
+}
+
+TestFileResult load_policy_tests_text(const std::string& path, std::optional<std::string> text,
+                                      const LoadOptions& options) {
   TestFileResult result;
   try {
-    auto read = detail::read_file(path);
-    if (!read.ok) {
-      result.diagnostics.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
-                               "cannot read '" + path + "': " + read.error);
-      return result;
-    }
-    const auto [stored, inserted] = result.sources.contents.emplace(path, std::move(read.text));
-    (void)inserted;
-    const std::string& text = stored->second;
-    auto document = detail::parse_toml(text, path, result.diagnostics);
-    if (!document) {
-      return result;
-    }
-    Reader reader(path, options, result.diagnostics, &text);
-    TableReader root(reader, *document, "the top level");
-    root.check_keys({"case"});
-    if (!root.has("case")) {
-      reader.warning({path, 1, 1}, "no-test-cases", "the file defines no [[case]]");
-    }
-    std::unordered_map<std::string, SourceLocation> names;
-    for (const auto* table : root.table_array("case")) {
-      TableReader case_table(reader, *table, "[[case]]");
-      if (auto test_case = read_case(case_table, names)) {
-        result.cases.push_back(std::move(*test_case));
-      }
-    }
+    read_test_file(path, std::move(text), options, result);
+    detail::make_messages_printable(result.diagnostics);
   } catch (const std::exception& error) {
     result.cases.clear();
     result.diagnostics.error({path, 0, 0}, "internal-error",

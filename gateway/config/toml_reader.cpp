@@ -21,12 +21,12 @@ std::uint32_t clamp_u32(std::size_t value) {
 }
 
 std::string quote(std::string_view text) {
-  return "'" + std::string(text) + "'";
+  return "'" + printable(text) + "'";
 }
 
 }  // namespace
 
-FileRead read_file(const std::string& path, std::size_t max_bytes) {
+FileRead read_file(const std::string& path, std::size_t max_bytes, bool regular_only) {
   FileRead out;
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -37,6 +37,10 @@ FileRead read_file(const std::string& path, std::size_t max_bytes) {
   }
   if (std::filesystem::is_directory(status)) {
     out.error = "is a directory";
+    return out;
+  }
+  if (regular_only && !std::filesystem::is_regular_file(status)) {
+    out.error = "not a regular file";
     return out;
   }
   std::ifstream in(path, std::ios::binary);
@@ -334,8 +338,8 @@ std::optional<std::vector<LocatedString>> TableReader::string_array(std::string_
     const auto* value = element.as_string();
     if (value == nullptr) {
       reader_.error(reader_.at(element), "wrong-type",
-                    "'" + std::string(name) + "': expected an array of strings, found " +
-                        describe(element) + " in the array");
+                    quote(name) + ": expected an array of strings, found " + describe(element) +
+                        " in the array");
       ok = false;
       continue;
     }
@@ -369,7 +373,7 @@ std::optional<std::vector<std::pair<LocatedString, LocatedString>>> TableReader:
     const auto* text = value.as_string();
     if (text == nullptr) {
       reader_.error(reader_.at(value), "wrong-type",
-                    "'" + std::string(name) + "." + std::string(key.str()) +
+                    quote(std::string(name) + "." + std::string(key.str())) +
                         "': expected a string, found " + describe(value));
       ok = false;
       continue;
@@ -425,9 +429,9 @@ std::vector<const toml::table*> TableReader::table_array(std::string_view name) 
     if (const auto* table = element.as_table()) {
       out.push_back(table);
     } else {
-      reader_.error(reader_.at(element), "wrong-type",
-                    "'" + std::string(name) + "': expected a table, found " + describe(element) +
-                        " in the array");
+      reader_.error(
+          reader_.at(element), "wrong-type",
+          quote(name) + ": expected a table, found " + describe(element) + " in the array");
     }
   }
   return out;
@@ -455,10 +459,17 @@ std::optional<std::int64_t> TableReader::duration(std::string_view name, bool re
   if (!parsed) {
     reader_.error(
         reader_.at(*value), "invalid-duration",
-        "'" + std::string(name) + "': invalid duration \"" + text + "\": " + parsed.error());
+        quote(name) + ": invalid duration \"" + printable(text) + "\": " + parsed.error());
     return std::nullopt;
   }
   return *parsed;
+}
+
+void make_messages_printable(Diagnostics& diagnostics) {
+  constexpr std::size_t kMaxMessage = 1000;
+  for (auto& diagnostic : diagnostics.items()) {
+    diagnostic.message = printable(diagnostic.message, kMaxMessage);
+  }
 }
 
 nlohmann::json to_json(Reader& reader, const toml::node& node) {

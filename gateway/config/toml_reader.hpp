@@ -27,6 +27,7 @@ struct LocatedString {
 };
 
 // Reads a file with a size cap. On failure returns the reason ("No such file or directory").
+// `regular_only` refuses devices, FIFOs and sockets (included files must be plain files).
 struct FileRead {
   bool ok = false;
   bool missing = false;
@@ -34,7 +35,8 @@ struct FileRead {
   std::string text;
   std::string error;
 };
-FileRead read_file(const std::string& path, std::size_t max_bytes = kMaxFileBytes);
+FileRead read_file(const std::string& path, std::size_t max_bytes = kMaxFileBytes,
+                   bool regular_only = false);
 
 // Parses `text` (after the nesting guard); reports toml-syntax / nesting-too-deep. Never throws.
 std::optional<toml::table> parse_toml(const std::string& text, const std::string& file,
@@ -126,6 +128,10 @@ class TableReader {
   const toml::table& table_;
   std::string name_;
 };
+
+// Escapes control characters and invalid UTF-8 in every message and bounds its length, so
+// that user text quoted in a message can never break a one-line, valid UTF-8 rendering.
+void make_messages_printable(Diagnostics& diagnostics);
 
 // Converts TOML to JSON (dates and times become strings); strings are env-expanded.
 nlohmann::json to_json(Reader& reader, const toml::node& node);

@@ -121,7 +121,7 @@ HostSplit split_host(std::string_view text) {
     }
     const auto inner = text.substr(1, close - 1);
     if (!is_ipv6_literal(inner)) {
-      out.error = "'" + std::string(inner) + "' is not a valid IPv6 address";
+      out.error = "'" + printable(inner) + "' is not a valid IPv6 address";
       return out;
     }
     out.host = std::string(inner);
@@ -138,11 +138,11 @@ HostSplit split_host(std::string_view text) {
   }
   if (looks_like_ipv4(host)) {
     if (!is_ipv4_literal(host)) {
-      out.error = "'" + std::string(host) + "' is not a valid IPv4 address";
+      out.error = "'" + printable(host) + "' is not a valid IPv4 address";
       return out;
     }
   } else if (!is_hostname(host)) {
-    out.error = "'" + std::string(host) + "' is not a valid host name";
+    out.error = "'" + printable(host) + "' is not a valid host name";
     return out;
   }
   out.host = std::string(host);
@@ -166,7 +166,7 @@ mcp::Expected<std::int64_t, std::string> parse_duration(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     if (!is_digit(text[i])) {
-      return mcp::unexpected("expected a number at '" + std::string(text.substr(i)) +
+      return mcp::unexpected("expected a number at '" + printable(text.substr(i)) +
                              "'; write e.g. \"250ms\", \"10s\", \"1m\" or \"1h\"");
     }
     std::int64_t number = 0;
@@ -195,7 +195,7 @@ mcp::Expected<std::int64_t, std::string> parse_duration(std::string_view text) {
       return mcp::unexpected(std::string("missing unit after ") + std::to_string(number) +
                              "; use ms, s, m or h");
     } else {
-      return mcp::unexpected("unknown unit '" + std::string(unit) + "'; use ms, s, m or h");
+      return mcp::unexpected("unknown unit '" + printable(unit) + "'; use ms, s, m or h");
     }
     total += number * factor;
     if (total > kMaxMs) {
@@ -222,7 +222,7 @@ mcp::Expected<ListenAddress, std::string> parse_listen(std::string_view text) {
   }
   const auto port = parse_port(split.rest.substr(1));
   if (!port) {
-    return mcp::unexpected("'" + std::string(split.rest.substr(1)) +
+    return mcp::unexpected("'" + printable(split.rest.substr(1)) +
                            "' is not a port number (0 to 65535)");
   }
   return Result(ListenAddress{std::move(split.host), *port});
@@ -244,7 +244,7 @@ mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool h
   url.scheme = lower(text.substr(0, scheme_end));
   if (url.scheme != "https" && (https_only || url.scheme != "http")) {
     return mcp::unexpected(
-        "unsupported scheme '" + std::string(text.substr(0, scheme_end)) +
+        "unsupported scheme '" + printable(text.substr(0, scheme_end)) +
         (https_only ? "'; only https is allowed here" : "'; only http and https are supported"));
   }
   auto rest = text.substr(scheme_end + 3);
@@ -262,11 +262,11 @@ mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool h
   url.port = url.scheme == "https" ? 443 : 80;
   if (!split.rest.empty()) {
     if (split.rest.front() != ':') {
-      return mcp::unexpected("unexpected '" + std::string(split.rest) + "' after the host");
+      return mcp::unexpected("unexpected '" + printable(split.rest) + "' after the host");
     }
     const auto port = parse_port(split.rest.substr(1));
     if (!port || *port == 0) {
-      return mcp::unexpected("'" + std::string(split.rest.substr(1)) +
+      return mcp::unexpected("'" + printable(split.rest.substr(1)) +
                              "' is not a port number (1 to 65535)");
     }
     url.port = *port;
@@ -341,6 +341,68 @@ bool is_valid_sha256_hex(std::string_view text) {
 bool is_valid_env_name(std::string_view name) {
   return !name.empty() && name.find('=') == std::string_view::npos &&
          name.find('\0') == std::string_view::npos;
+}
+
+std::string printable(std::string_view text, std::size_t max_code_points) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(text.size(), max_code_points + 8));
+  std::size_t code_points = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (code_points == max_code_points) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // Length of a well-formed UTF-8 sequence starting here, or 0.
+    std::size_t length = 0;
+    if (byte < 0x80) {
+      length = 1;
+    } else if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4;
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    }
+    if (valid && length == 3) {
+      const auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = !(byte == 0xE0 && second < 0xA0) && !(byte == 0xED && second >= 0xA0);
+    } else if (valid && length == 4) {
+      const auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = !(byte == 0xF0 && second < 0x90) && !(byte == 0xF4 && second >= 0x90);
+    }
+    if (!valid) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      ++i;
+    } else if (byte == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (byte == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (byte == '\t') {
+      out += "\\t";
+      ++i;
+    } else if (byte < 0x20 || byte == 0x7F) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+    ++code_points;
+  }
+  return out;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

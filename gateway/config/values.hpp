@@ -59,6 +59,10 @@ bool is_valid_sha256_hex(std::string_view text);
 // POSIX-ish environment variable name: non-empty, no '=' and no NUL.
 bool is_valid_env_name(std::string_view name);
 
+// `text` made safe for a one-line message: control characters and invalid UTF-8 are escaped
+// (\n, \x01), and text beyond `max_code_points` is cut off with "...".
+std::string printable(std::string_view text, std::size_t max_code_points = 80);
+
 // Optimal string alignment (restricted Damerau-Levenshtein) distance.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -1132,6 +1132,42 @@ TEST_F(ConfigLoader, DeepNestingIsRejectedBeforeParsing) {
   EXPECT_EQ(with_rule(inline_tables.diagnostics, "nesting-too-deep").size(), 1u);
 }
 
+TEST_F(ConfigLoader, MessagesStayOnOneLineAndShort) {
+  const auto result = load(
+      "\"bad\\nkey\" = 1\n"
+      "[[backend]]\n"
+      "name = \"" +
+          std::string(500, 'n') +
+          "\"\n"
+          "command = [\"x\"]\n",
+      test_options());
+  ASSERT_EQ(result.diagnostics.items().size(), 2u) << dump(result.diagnostics);
+  for (const auto& d : result.diagnostics.items()) {
+    EXPECT_EQ(d.message.find('\n'), std::string::npos) << d.message;
+    EXPECT_LT(d.message.size(), 300u) << d.message;
+  }
+  EXPECT_NE(result.diagnostics.items()[0].message.find("'bad\\nkey'"), std::string::npos);
+}
+
+TEST_F(ConfigLoader, TextEntryPointReadsNoRootFile) {
+  dir_.write("policy.toml", "[[rule]]\nid = \"p\"\neffect = \"deny\"\ntools = [\"x\"]\n");
+  const auto virtual_path = file("virtual.toml");
+  const auto result =
+      load_config_text(virtual_path, std::string("include = [\"policy.toml\"]\n"), test_options());
+  ASSERT_TRUE(result.config) << dump(result.diagnostics);
+  EXPECT_EQ(result.config->files.at(0), virtual_path);
+  EXPECT_EQ(result.config->policy_spec.rules.at(0).id, "p");
+  EXPECT_NE(result.sources.find(virtual_path), nullptr);
+  const auto huge = load_config_text(virtual_path, std::string(17u << 20, ' '), test_options());
+  EXPECT_TRUE(HasOnly(huge.diagnostics, "file-too-large", virtual_path, 0, 0));
+}
+
+TEST_F(ConfigLoader, IncludedDevicesAreRefused) {
+  const auto result = load("include = [\"/dev/zero\"]\n");
+  EXPECT_TRUE(HasOnly(result.diagnostics, "io-error", path_, 1, 12));
+  EXPECT_TRUE(mentions(result.diagnostics, "io-error", "not a regular file"));
+}
+
 TEST_F(ConfigLoader, BinaryGarbageNeverThrows) {
   std::string garbage;
   std::uint32_t state = 12345;

@@ -159,6 +159,19 @@ TEST(ConfigEditDistance, ClosestMatch) {
   EXPECT_FALSE(closest_match(std::string(1000, 'n'), keys));
 }
 
+TEST(ConfigPrintable, EscapesAndTruncates) {
+  EXPECT_EQ(printable("plain"), "plain");
+  EXPECT_EQ(printable("a\nb\tc\rd"), "a\\nb\\tc\\rd");
+  EXPECT_EQ(printable(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(printable("\x7f"), "\\x7f");
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");              // valid UTF-8 stays
+  EXPECT_EQ(printable("bad\xc3"), "bad\\xc3");                     // truncated sequence
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");         // surrogate
+  EXPECT_EQ(printable("\xf0\x9f\x98\x80!"), "\xf0\x9f\x98\x80!");  // 4-byte code point
+  EXPECT_EQ(printable(std::string(100, 'x'), 10), std::string(10, 'x') + "...");
+  EXPECT_EQ(printable("\xc3\xa9\xc3\xa9\xc3\xa9", 2), "\xc3\xa9\xc3\xa9...");
+}
+
 TEST(ConfigEnv, ExpandsVariablesAndDefaults) {
   const auto env = env_from({{"HOME", "/home/a"}, {"EMPTY", ""}});
   EXPECT_EQ(expand_env("${HOME}/x", env).value, "/home/a/x");
