@@ -23,8 +23,14 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsageOrIo = 2;
 
-// The loader's rule for a file that cannot be read; lint maps it to exit status 2.
-constexpr std::string_view kIoErrorRule = "io-error";
+// Findings that mean lint could not do its job, so the exit status is 2: a file named on the
+// command line (reported at line 0) that cannot be read, or a failure inside the loader. An
+// unreadable include is reported at the include and is a finding about the config (status 1).
+bool is_fatal(const Diagnostic& diagnostic) {
+  if (diagnostic.rule == "internal-error")
+    return true;
+  return diagnostic.rule == "io-error" && diagnostic.where.line == 0;
+}
 
 // A path's identity for "is this the same file": canonical when it exists, else absolute.
 std::string file_identity(const std::string& path) {
@@ -143,18 +149,18 @@ TestReport to_report(const policy::TestOutcome& outcome) {
 }
 
 int exit_code(const Report& report, const Options& options, bool tests_wanted) {
-  bool io_error = false;
+  bool fatal = false;
   std::size_t errors = 0;
   std::size_t warnings = 0;
   for (const auto& diagnostic : report.diagnostics) {
-    if (diagnostic.rule == kIoErrorRule)
-      io_error = true;
+    if (is_fatal(diagnostic))
+      fatal = true;
     if (diagnostic.severity == Severity::error)
       ++errors;
     if (diagnostic.severity == Severity::warning)
       ++warnings;
   }
-  if (io_error)
+  if (fatal)
     return kExitUsageOrIo;
   std::size_t failed = 0;
   for (const auto& test : report.tests) {

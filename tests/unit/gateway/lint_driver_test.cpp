@@ -131,6 +131,13 @@ TEST_F(LintDriver, UnreadableFileIsAnIoErrorWithExitTwo) {
   EXPECT_EQ(lint(files({"a-directory.toml"})), 2);
 }
 
+TEST_F(LintDriver, UnreadableIncludeIsAFindingNotAnIoError) {
+  fs::create_directories("policy.d");
+  write("gw.toml", std::string("include = [\"policy.d\"]\n") + kGateway);
+  EXPECT_EQ(lint(files({"gw.toml"})), 1);
+  EXPECT_EQ(out_.rfind("gw.toml:1:12: error: ", 0), 0u) << out_;
+}
+
 TEST_F(LintDriver, FileIncludedByAnotherGivenFileIsReportedOnlyAsPartOfIt) {
   write("gw.toml", std::string("include = [\"sub/rules.toml\"]\n") + kGateway);
   write("sub/rules.toml", kShadowedRules);
