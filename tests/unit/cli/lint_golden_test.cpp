@@ -263,9 +263,13 @@ constexpr const char* kBadConfig =
     "no_such_key = 1\n";
 
 TEST(LintBinary, ExitCodesEndToEnd) {
-  if (fs::exists(kSourceDir / "examples/gateway.toml")) {
-    EXPECT_EQ(run_binary({"lint", "examples/gateway.toml"}).status, kExitOk);
-  }
+  const Outcome example = run_binary({"lint", "examples/gateway.toml"});
+  EXPECT_EQ(example.status, kExitOk) << example.out;
+  EXPECT_EQ(example.out, "");
+  const Outcome tests =
+      run_binary({"lint", "--test", "examples/policy-tests.toml", "examples/policy.toml"});
+  EXPECT_EQ(tests.status, kExitOk) << tests.out;
+  EXPECT_NE(tests.out.find(" passed, 0 failed\n"), std::string::npos) << tests.out;
   const ScratchFile bad("bad.toml", kBadConfig);
   const Outcome findings = run_binary({"lint", "--color", "never", bad.path()});
   EXPECT_EQ(findings.status, kExitFindings) << findings.out;
