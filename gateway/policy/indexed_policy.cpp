@@ -1,5 +1,6 @@
 #include "gateway/policy/indexed_policy.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <span>
 
@@ -22,6 +23,51 @@ std::vector<std::string_view> literal_keys(const PatternList& list) {
   return keys;
 }
 
+// Where a rule is filed in the name dimension for one kind. A rule matches when any of its
+// patterns does, so each pattern files it separately: literals under the exact name, patterns
+// with a known literal prefix under its first byte, else those with a known literal suffix under
+// its last byte. One pattern without either ("*", "*x*") files the whole rule under "any".
+struct NameKeys {
+  bool any = true;
+  std::vector<std::string_view> exact;
+  std::vector<unsigned char> first_bytes;
+  std::vector<unsigned char> last_bytes;
+  std::size_t size() const { return exact.size() + first_bytes.size() + last_bytes.size(); }
+  void clear() {
+    any = true;
+    exact.clear();
+    first_bytes.clear();
+    last_bytes.clear();
+  }
+};
+
+void sort_unique(std::vector<unsigned char>& bytes) {
+  std::sort(bytes.begin(), bytes.end());
+  bytes.erase(std::unique(bytes.begin(), bytes.end()), bytes.end());
+}
+
+NameKeys name_keys(const CompiledRule& rule, TargetKind kind) {
+  NameKeys keys;
+  if (!rule.lists_kinds)
+    return keys;
+  const PatternList& list = rule.names[static_cast<std::size_t>(kind)];
+  keys.any = false;
+  keys.exact.assign(list.literals().begin(), list.literals().end());
+  for (const Pattern& pattern : list.patterns()) {
+    if (!pattern.guaranteed_prefix().empty()) {
+      keys.first_bytes.push_back(static_cast<unsigned char>(pattern.guaranteed_prefix().front()));
+    } else if (!pattern.guaranteed_suffix().empty()) {
+      keys.last_bytes.push_back(static_cast<unsigned char>(pattern.guaranteed_suffix().back()));
+    } else {
+      keys.clear();
+      return keys;
+    }
+  }
+  sort_unique(keys.first_bytes);
+  sort_unique(keys.last_bytes);
+  return keys;
+}
+
 }  // namespace
 
 IndexedPolicy::IndexedPolicy(Effect default_effect, std::vector<CompiledRule> rules)
@@ -37,42 +83,62 @@ void IndexedPolicy::index_rule(const CompiledRule& rule) {
   for (const TargetKind kind : kAllKinds) {
     if (!rule.applies_to(kind))
       continue;
-    std::vector<std::string_view> backend_keys = literal_keys(rule.backends);
-    std::vector<std::string_view> name_keys;
-    if (rule.lists_kinds)
-      name_keys = literal_keys(rule.names[static_cast<std::size_t>(kind)]);
-    while (std::max<std::size_t>(backend_keys.size(), 1) *
-               std::max<std::size_t>(name_keys.size(), 1) >
+    // Empty key lists mean "any".
+    std::vector<std::string_view> backends = literal_keys(rule.backends);
+    NameKeys names = name_keys(rule, kind);
+    std::vector<std::string_view> methods = literal_keys(rule.methods);
+    const auto at_least_one = [](std::size_t n) { return std::max<std::size_t>(n, 1); };
+    while (at_least_one(backends.size()) * at_least_one(names.size()) *
+               at_least_one(methods.size()) >
            kMaxBucketsPerRule) {
-      (backend_keys.size() >= name_keys.size() ? backend_keys : name_keys).clear();
-    }
-    KindIndex& by_kind = kinds_[static_cast<std::size_t>(kind)];
-    const auto add_to = [&](NameIndex& names) {
-      const auto push = [&](Bucket& bucket) {
-        (rule.effect == Effect::deny ? bucket.deny : bucket.allow).push_back(rule.index);
-      };
-      if (name_keys.empty()) {
-        push(names.any_name);
+      if (names.size() >= backends.size() && names.size() >= methods.size()) {
+        names.clear();
+      } else if (backends.size() >= methods.size()) {
+        backends.clear();
       } else {
-        for (const std::string_view name : name_keys)
-          push(names.by_name[std::string(name)]);
+        methods.clear();
+      }
+    }
+    const auto push = [&](Bucket& bucket) {
+      (rule.effect == Effect::deny ? bucket.deny : bucket.allow).push_back(rule.index);
+    };
+    const auto file_by_method = [&](MethodIndex& index) {
+      if (methods.empty()) {
+        push(index.any_method);
+      } else {
+        for (const std::string_view method : methods)
+          push(index.by_method[std::string(method)]);
       }
     };
-    if (backend_keys.empty()) {
-      add_to(by_kind.any_backend);
+    const auto file_by_name = [&](NameIndex& index) {
+      if (names.any) {
+        file_by_method(index.any_name);
+        return;
+      }
+      for (const std::string_view name : names.exact) {
+        file_by_method(index.by_name[std::string(name)]);
+      }
+      for (const unsigned char byte : names.first_bytes)
+        file_by_method(index.by_first_byte[byte]);
+      for (const unsigned char byte : names.last_bytes)
+        file_by_method(index.by_last_byte[byte]);
+    };
+    KindIndex& by_kind = kinds_[static_cast<std::size_t>(kind)];
+    if (backends.empty()) {
+      file_by_name(by_kind.any_backend);
     } else {
-      for (const std::string_view backend : backend_keys) {
-        add_to(by_kind.by_backend[std::string(backend)]);
+      for (const std::string_view backend : backends) {
+        file_by_name(by_kind.by_backend[std::string(backend)]);
       }
     }
   }
 }
 
-const CompiledRule* IndexedPolicy::first_match(const std::array<const Bucket*, 4>& buckets,
-                                               Effect effect, const Principal& principal,
+const CompiledRule* IndexedPolicy::first_match(const Buckets& buckets, Effect effect,
+                                               const Principal& principal,
                                                const Target& target) const {
   // Merge the candidate lists (each in file order) and stop at the first rule that matches.
-  std::array<std::span<const std::uint32_t>, 4> lists;
+  std::array<std::span<const std::uint32_t>, kMaxBuckets> lists;
   std::size_t count = 0;
   for (const Bucket* bucket : buckets) {
     if (bucket == nullptr)
@@ -80,6 +146,13 @@ const CompiledRule* IndexedPolicy::first_match(const std::array<const Bucket*, 4
     const std::vector<std::uint32_t>& list = effect == Effect::deny ? bucket->deny : bucket->allow;
     if (!list.empty())
       lists[count++] = list;
+  }
+  if (count == 1) {  // the common case needs no merging
+    for (const std::uint32_t index : lists[0]) {
+      if (rules_[index].matches(principal, target))
+        return &rules_[index];
+    }
+    return nullptr;
   }
   constexpr std::uint32_t kDone = std::numeric_limits<std::uint32_t>::max();
   while (true) {
@@ -102,21 +175,43 @@ const CompiledRule* IndexedPolicy::first_match(const std::array<const Bucket*, 4
 
 Decision IndexedPolicy::decide(const Principal& principal, const Target& target) const {
   const KindIndex& by_kind = kinds_[static_cast<std::size_t>(target.kind)];
-  std::array<const Bucket*, 4> buckets{};
-  const auto collect = [&](const NameIndex& names, std::size_t slot) {
-    if (!target.name.empty()) {
-      const auto found = names.by_name.find(std::string_view(target.name));
-      if (found != names.by_name.end())
-        buckets[slot] = &found->second;
+  Buckets buckets{};
+  std::size_t used = 0;
+  const auto add_methods = [&](const MethodIndex& methods) {
+    if (!target.method.empty() && !methods.by_method.empty()) {
+      const auto found = methods.by_method.find(std::string_view(target.method));
+      if (found != methods.by_method.end())
+        buckets[used++] = &found->second;
     }
-    buckets[slot + 1] = &names.any_name;
+    buckets[used++] = &methods.any_method;
+  };
+  const auto add_names = [&](const NameIndex& names) {
+    if (!target.name.empty()) {
+      if (!names.by_name.empty()) {
+        const auto found = names.by_name.find(std::string_view(target.name));
+        if (found != names.by_name.end())
+          add_methods(found->second);
+      }
+      if (!names.by_first_byte.empty()) {
+        const auto first =
+            names.by_first_byte.find(static_cast<unsigned char>(target.name.front()));
+        if (first != names.by_first_byte.end())
+          add_methods(first->second);
+      }
+      if (!names.by_last_byte.empty()) {
+        const auto last = names.by_last_byte.find(static_cast<unsigned char>(target.name.back()));
+        if (last != names.by_last_byte.end())
+          add_methods(last->second);
+      }
+    }
+    add_methods(names.any_name);
   };
   if (!target.backend.empty()) {
     const auto found = by_kind.by_backend.find(std::string_view(target.backend));
     if (found != by_kind.by_backend.end())
-      collect(found->second, 0);
+      add_names(found->second);
   }
-  collect(by_kind.any_backend, 2);
+  add_names(by_kind.any_backend);
 
   Decision decision;
   if (const CompiledRule* rule = first_match(buckets, Effect::deny, principal, target)) {

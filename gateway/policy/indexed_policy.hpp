@@ -25,10 +25,14 @@ struct StringHash {
 template <class T>
 using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 
-// decide() only evaluates the rules that can match the target's kind, backend and name: rules
-// whose backends (or names for that kind) are all literals sit in per-literal buckets; the rest
-// in "any" buckets. Candidates from the (at most four) buckets are merged in file order, deny
-// rules first, so the first match decides.
+// decide() only evaluates the rules that can match the target's kind, backend, name and method.
+// Per dimension a rule is filed under its literal values when they are all literals, else
+//   names: under the first bytes of its patterns when every pattern has a known literal prefix
+//          ("create_*", "re:export_.*"), else under their last bytes when every pattern has a
+//          known literal suffix ("*_admin"),
+// else under "any". Candidates from the (at most sixteen) buckets a target can reach are merged
+// in file order, deny rules first, so the first matching rule decides. Nothing is allocated per
+// call apart from the Decision itself.
 class IndexedPolicy final : public CompiledPolicy {
  public:
   IndexedPolicy(Effect default_effect, std::vector<CompiledRule> rules);
@@ -45,18 +49,26 @@ class IndexedPolicy final : public CompiledPolicy {
     std::vector<std::uint32_t> deny;
     std::vector<std::uint32_t> allow;
   };
+  struct MethodIndex {
+    StringMap<Bucket> by_method;
+    Bucket any_method;
+  };
   struct NameIndex {
-    StringMap<Bucket> by_name;
-    Bucket any_name;
+    StringMap<MethodIndex> by_name;
+    std::unordered_map<unsigned char, MethodIndex> by_first_byte;
+    std::unordered_map<unsigned char, MethodIndex> by_last_byte;
+    MethodIndex any_name;
   };
   struct KindIndex {
     StringMap<NameIndex> by_backend;
     NameIndex any_backend;
   };
+  static constexpr std::size_t kMaxBuckets = 16;
+  using Buckets = std::array<const Bucket*, kMaxBuckets>;
 
   void index_rule(const CompiledRule& rule);
-  const CompiledRule* first_match(const std::array<const Bucket*, 4>& buckets, Effect effect,
-                                  const Principal& principal, const Target& target) const;
+  const CompiledRule* first_match(const Buckets& buckets, Effect effect, const Principal& principal,
+                                  const Target& target) const;
 
   Effect default_effect_;
   std::vector<CompiledRule> rules_;

@@ -2,13 +2,34 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <utility>
 #include <vector>
 
 namespace mcpgw::policy {
+
+struct Pattern::Data {
+  Kind kind = Kind::literal;
+  std::string text;
+  std::string fixed;
+  std::string guaranteed_prefix;
+  std::string guaranteed_suffix;
+  std::string canonical;
+  std::shared_ptr<const re2::RE2> regex;
+  // Every string the regex matches lies in [range_min, range_max] (RE2::PossibleMatchRange):
+  // a cheap rejection before running the automaton.
+  bool has_range = false;
+  bool check_affixes = false;  // reject on guaranteed_prefix / suffix before the automaton
+  std::string range_min;
+  std::string range_max;
+};
+
 namespace {
+
+// Length of the bounds asked from RE2::PossibleMatchRange.
+constexpr int kRangeBoundLength = 32;
 
 constexpr std::string_view kRegexPrefix = "re:";
 
@@ -223,8 +244,12 @@ mcp::Expected<std::string, std::string> glob_to_regex(std::string_view glob) {
 }
 
 mcp::Expected<Pattern, std::string> Pattern::compile(std::string_view text, PatternEngine engine) {
-  Pattern pattern;
-  pattern.text_ = std::string(text);
+  auto data = std::make_shared<Data>();
+  data->text = std::string(text);
+  const auto set_range = [&] {
+    data->has_range =
+        data->regex->PossibleMatchRange(&data->range_min, &data->range_max, kRangeBoundLength);
+  };
   if (text.substr(0, kRegexPrefix.size()) == kRegexPrefix) {
     const std::string body(text.substr(kRegexPrefix.size()));
     if (body.empty())
@@ -232,10 +257,18 @@ mcp::Expected<Pattern, std::string> Pattern::compile(std::string_view text, Patt
     auto regex = compile_re2(body, /*dot_matches_newline=*/false);
     if (!regex)
       return mcp::unexpected(std::move(regex.error()));
-    pattern.kind_ = Kind::regex;
-    pattern.regex_ = std::move(*regex);
-    pattern.canonical_ = "r:" + body;
-    return pattern;
+    data->kind = Kind::regex;
+    data->regex = std::move(*regex);
+    data->canonical = "r:" + body;
+    set_range();
+    // Every string in [min, max] starts with their common prefix.
+    if (data->has_range) {
+      const auto [min_end, max_end] = std::mismatch(data->range_min.begin(), data->range_min.end(),
+                                                    data->range_max.begin(), data->range_max.end());
+      data->guaranteed_prefix.assign(data->range_min.begin(), min_end);
+      (void)max_end;
+    }
+    return Pattern(std::move(data));
   }
 
   auto parsed = tokenize_glob(text);
@@ -246,62 +279,94 @@ mcp::Expected<Pattern, std::string> Pattern::compile(std::string_view text, Patt
     return i < tokens.size() && tokens[i].type == type;
   };
   if (is(0, TokenType::literal))
-    pattern.guaranteed_prefix_ = tokens.front().text;
+    data->guaranteed_prefix = tokens.front().text;
   if (!tokens.empty() && tokens.back().type == TokenType::literal) {
-    pattern.guaranteed_suffix_ = tokens.back().text;
+    data->guaranteed_suffix = tokens.back().text;
   }
 
   // The shapes that need no regex engine.
   if (tokens.size() == 1 && is(0, TokenType::star)) {
-    pattern.kind_ = Kind::any;
-    pattern.canonical_ = "*";
+    data->kind = Kind::any;
+    data->canonical = "*";
   } else if (tokens.size() == 1 && is(0, TokenType::literal)) {
-    pattern.kind_ = Kind::literal;
-    pattern.fixed_ = tokens[0].text;
-    pattern.canonical_ = "=" + pattern.fixed_;
+    data->kind = Kind::literal;
+    data->fixed = tokens[0].text;
+    data->canonical = "=" + data->fixed;
   } else if (tokens.size() == 2 && is(0, TokenType::literal) && is(1, TokenType::star)) {
-    pattern.kind_ = Kind::prefix;
-    pattern.fixed_ = tokens[0].text;
-    pattern.canonical_ = "^" + pattern.fixed_;
+    data->kind = Kind::prefix;
+    data->fixed = tokens[0].text;
+    data->canonical = "^" + data->fixed;
   } else if (tokens.size() == 2 && is(0, TokenType::star) && is(1, TokenType::literal)) {
-    pattern.kind_ = Kind::suffix;
-    pattern.fixed_ = tokens[1].text;
-    pattern.canonical_ = "$" + pattern.fixed_;
+    data->kind = Kind::suffix;
+    data->fixed = tokens[1].text;
+    data->canonical = "$" + data->fixed;
   } else if (tokens.size() == 3 && is(0, TokenType::star) && is(1, TokenType::literal) &&
              is(2, TokenType::star)) {
-    pattern.kind_ = Kind::contains;
-    pattern.fixed_ = tokens[1].text;
-    pattern.canonical_ = "~" + pattern.fixed_;
+    data->kind = Kind::contains;
+    data->fixed = tokens[1].text;
+    data->canonical = "~" + data->fixed;
   } else {
-    pattern.kind_ = Kind::glob;
+    data->kind = Kind::glob;
   }
 
-  if (pattern.kind_ == Kind::glob || engine == PatternEngine::re2_only) {
+  if (data->kind == Kind::glob || engine == PatternEngine::re2_only) {
     const std::string regex = tokens_to_regex(tokens);
     auto compiled = compile_re2(regex, /*dot_matches_newline=*/true);
     if (!compiled)
       return mcp::unexpected(std::move(compiled.error()));
-    pattern.regex_ = std::move(*compiled);
-    if (pattern.kind_ == Kind::glob)
-      pattern.canonical_ = "g:" + regex;
+    data->regex = std::move(*compiled);
+    if (data->kind == Kind::glob)
+      data->canonical = "g:" + regex;
+    // Only the glob kind pre-filters: re2_only exists to exercise the automaton itself.
+    if (data->kind == Kind::glob) {
+      set_range();
+      data->check_affixes = true;
+    }
   }
-  return pattern;
+  return Pattern(std::move(data));
+}
+
+Pattern::Kind Pattern::kind() const noexcept {
+  return data_->kind;
+}
+const std::string& Pattern::text() const noexcept {
+  return data_->text;
+}
+const std::string& Pattern::fixed() const noexcept {
+  return data_->fixed;
+}
+const std::string& Pattern::guaranteed_prefix() const noexcept {
+  return data_->guaranteed_prefix;
+}
+const std::string& Pattern::guaranteed_suffix() const noexcept {
+  return data_->guaranteed_suffix;
+}
+const std::string& Pattern::canonical() const noexcept {
+  return data_->canonical;
 }
 
 bool Pattern::matches(std::string_view value) const noexcept {
-  if (regex_)
-    return RE2::FullMatch(value, *regex_);
-  switch (kind_) {
+  const Data& d = *data_;
+  if (d.regex) {
+    if (d.has_range && (value < d.range_min || value > d.range_max))
+      return false;
+    if (d.check_affixes &&
+        (!value.starts_with(d.guaranteed_prefix) || !value.ends_with(d.guaranteed_suffix))) {
+      return false;
+    }
+    return RE2::FullMatch(value, *d.regex);
+  }
+  switch (d.kind) {
     case Kind::any:
       return true;
     case Kind::literal:
-      return value == fixed_;
+      return value == d.fixed;
     case Kind::prefix:
-      return value.starts_with(fixed_);
+      return value.starts_with(d.fixed);
     case Kind::suffix:
-      return value.ends_with(fixed_);
+      return value.ends_with(d.fixed);
     case Kind::contains:
-      return contains(value, fixed_);
+      return contains(value, d.fixed);
     case Kind::glob:
     case Kind::regex:
       break;
@@ -310,24 +375,26 @@ bool Pattern::matches(std::string_view value) const noexcept {
 }
 
 bool Pattern::covers(const Pattern& other) const noexcept {
-  if (kind_ == Kind::any)
+  const Data& ours = *data_;
+  const Data& theirs = *other.data_;
+  if (ours.kind == Kind::any)
     return true;
-  if (canonical_ == other.canonical_)
+  if (ours.canonical == theirs.canonical)
     return true;
-  if (other.kind_ == Kind::literal)
-    return matches(other.fixed_);
+  if (theirs.kind == Kind::literal)
+    return matches(theirs.fixed);
   // Regexes are opaque: only an identical one (handled above) is known to cover another.
-  if (other.kind_ == Kind::regex)
+  if (theirs.kind == Kind::regex)
     return false;
-  switch (kind_) {
+  switch (ours.kind) {
     case Kind::prefix:
-      return other.guaranteed_prefix_.starts_with(fixed_);
+      return theirs.guaranteed_prefix.starts_with(ours.fixed);
     case Kind::suffix:
-      return other.guaranteed_suffix_.ends_with(fixed_);
+      return theirs.guaranteed_suffix.ends_with(ours.fixed);
     case Kind::contains:
-      return contains(other.guaranteed_prefix_, fixed_) ||
-             contains(other.guaranteed_suffix_, fixed_) ||
-             (other.kind_ == Kind::contains && contains(other.fixed_, fixed_));
+      return contains(theirs.guaranteed_prefix, ours.fixed) ||
+             contains(theirs.guaranteed_suffix, ours.fixed) ||
+             (theirs.kind == Kind::contains && contains(theirs.fixed, ours.fixed));
     case Kind::any:
     case Kind::literal:
     case Kind::glob:

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "mcp/expected.hpp"
 
@@ -49,26 +50,23 @@ class Pattern {
   // false means "not proven", never "proven not".
   bool covers(const Pattern& other) const noexcept;
 
-  Kind kind() const noexcept { return kind_; }
-  bool is_literal() const noexcept { return kind_ == Kind::literal; }
-  const std::string& text() const noexcept { return text_; }
+  Kind kind() const noexcept;
+  bool is_literal() const noexcept { return kind() == Kind::literal; }
+  const std::string& text() const noexcept;
   // The fixed string of literal, prefix, suffix and contains patterns (escapes removed).
-  const std::string& fixed() const noexcept { return fixed_; }
-  // A prefix / suffix every matched string is guaranteed to have (empty when none is known).
-  const std::string& guaranteed_prefix() const noexcept { return guaranteed_prefix_; }
-  const std::string& guaranteed_suffix() const noexcept { return guaranteed_suffix_; }
+  const std::string& fixed() const noexcept;
+  // A prefix / suffix every matched string is guaranteed to have (empty when none is known;
+  // for regexes the prefix comes from RE2's possible match range, and there is no suffix).
+  const std::string& guaranteed_prefix() const noexcept;
+  const std::string& guaranteed_suffix() const noexcept;
   // Equal for patterns that are written differently but match the same strings by construction
   // (e.g. "a\\b" and "ab", "x**" and "x*").
-  const std::string& canonical() const noexcept { return canonical_; }
+  const std::string& canonical() const noexcept;
 
  private:
-  Kind kind_ = Kind::literal;
-  std::string text_;
-  std::string fixed_;
-  std::string guaranteed_prefix_;
-  std::string guaranteed_suffix_;
-  std::string canonical_;
-  std::shared_ptr<const re2::RE2> regex_;
+  struct Data;
+  explicit Pattern(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  std::shared_ptr<const Data> data_;  // shared: copies are cheap and compiled once
 };
 
 // The RE2 translation of a glob (unanchored; compile it with dot_nl so `*` crosses newlines and

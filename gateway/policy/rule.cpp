@@ -304,6 +304,9 @@ bool CompiledRule::covers(const CompiledRule& other) const noexcept {
     return false;
   if (!methods.covers(other.methods) || !backends.covers(other.backends))
     return false;
+  // Principals before names: usually literal comparisons, while names may need a regex.
+  if (!principal.covers(other.principal))
+    return false;
   if (lists_kinds) {
     if (!other.lists_kinds)
       return false;
@@ -315,7 +318,7 @@ bool CompiledRule::covers(const CompiledRule& other) const noexcept {
         return false;
     }
   }
-  return principal.covers(other.principal);
+  return true;
 }
 
 std::string CompiledRule::canonical_matcher() const {

@@ -370,9 +370,11 @@ TEST(PolicyAnalysis, RulesThatCanNeverMatch) {
 }
 
 TEST(PolicyAnalysis, ComparisonBudgetStopsWithANote) {
+  // Pairwise different prefix patterns: every pair is compared, none covers another.
   std::vector<RuleSpec> rules;
   for (int i = 0; i < 50; ++i) {
-    rules.push_back(Rule("r" + std::to_string(i)).tools({"*"}).subjects({"u" + std::to_string(i)}));
+    rules.push_back(
+        Rule("r" + std::to_string(i)).tools({"*"}).subjects({"u" + std::to_string(i) + "-*"}));
   }
   PolicySpec spec = policy(rules);
   config::Diagnostics unlimited;
