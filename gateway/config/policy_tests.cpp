@@ -57,6 +57,9 @@ std::optional<policy::TestCase> read_case(TableReader& table,
   policy::TestCase out;
   out.where = table.where();
   if (const auto name = table.string("name", true)) {
+    if (name->value.empty()) {
+      reader.error(name->where, "invalid-value", "'name' must not be empty");
+    }
     out.name = name->value;
     const auto [it, inserted] = names.emplace(name->value, name->where);
     if (!inserted) {
