@@ -7,7 +7,9 @@
 //   2. policy::compile() alone on the same rules built in memory,
 //   3. CompiledPolicy::decide() per call over random requests.
 // Usage: lint_bench [--rules N] [--backends N] [--runs K] [--calls N] [--keep] [--no-load]
-//                   [--no-decide]
+//                   [--no-decide] [--worst]
+// --worst generates a pathological policy (every rule a candidate for every other) to show that
+// the analysis stays bounded (it stops with an `analysis-limit` note).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +39,7 @@ struct Options {
   bool keep = false;
   bool load = true;
   bool decide = true;
+  bool worst = false;  // every rule in the same analysis bucket, none covering another
 };
 
 struct GeneratedRule {
@@ -89,6 +92,12 @@ Workload generate(const Options& options) {
   for (std::size_t i = 0; i < options.rules; ++i) {
     GeneratedRule rule;
     rule.id = "rule-" + std::to_string(i);
+    if (options.worst) {  // pairwise different subject prefixes: nothing to prune on
+      rule.tools = {"*"};
+      rule.subjects = {"user-" + std::to_string(i) + "-*"};
+      w.rules.push_back(std::move(rule));
+      continue;
+    }
     const std::string& backend = w.backends[random.below(w.backends.size())];
     const std::size_t shape = random.below(100);
     if (shape < 55) {  // team access to some tools of one backend
@@ -273,6 +282,8 @@ bool parse_options(int argc, char** argv, Options& options) {
         return false;
     } else if (arg == "--keep") {
       options.keep = true;
+    } else if (arg == "--worst") {
+      options.worst = true;
     } else if (arg == "--no-load") {
       options.load = false;
     } else if (arg == "--no-decide") {
@@ -290,7 +301,7 @@ int main(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, options)) {
     std::cerr << "usage: lint_bench [--rules N] [--backends N] [--runs K] [--calls N] [--keep]"
-                 " [--no-load] [--no-decide]\n";
+                 " [--no-load] [--no-decide] [--worst]\n";
     return 2;
   }
   const Workload workload = generate(options);

@@ -338,6 +338,7 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
   };
 
   std::uint64_t comparisons = 0;
+  std::uint64_t candidates = 0;
   bool stopped = false;
   Prober prober(ids);
   std::array<std::vector<std::uint32_t>, kDimensions> probes;
@@ -348,6 +349,8 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
   std::uint64_t covered_bloom = 0;
   // Whether `a` covers `b`, counting against the budget; nullopt when the budget ran out.
   const auto check = [&](const Entry& a, const CompiledRule& b) -> std::optional<bool> {
+    if (++candidates > limits.max_candidates)
+      return std::nullopt;
     if ((a.constrained & ~b.constrained) != 0)
       return false;
     if (a.bloom != 0 && (a.bloom & covered_bloom) == 0)
@@ -448,10 +451,12 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
       }
     }
     if (stopped) {
-      diagnostics.note(rule.where, "analysis-limit",
-                       "stopped checking for shadowed and unreachable rules at rule '" + rule.id +
-                           "' after " + std::to_string(limits.max_comparisons) +
-                           " comparisons; later findings are not reported");
+      diagnostics.note(
+          rule.where, "analysis-limit",
+          "stopped checking for shadowed and unreachable rules at rule '" + rule.id + "' after " +
+              std::to_string(std::min(comparisons, limits.max_comparisons)) + " comparisons of " +
+              std::to_string(std::min(candidates, limits.max_candidates)) +
+              " candidates; later findings are not reported");
       continue;
     }
     if (unreachable_by != nullptr) {

@@ -13,6 +13,8 @@ struct AnalysisLimits {
   // Pairwise coverage checks before the analysis gives up (with a note): bounds the time a
   // pathological policy (thousands of rules that all share wildcard buckets) can take.
   std::uint64_t max_comparisons = 4'000'000;
+  // Candidates looked at (most are rejected by cheap filters before a comparison).
+  std::uint64_t max_candidates = 100'000'000;
 };
 
 // Reports rule-never-matches, conflicting-rule, unreachable-rule and shadowed-rule. `usable[i]`

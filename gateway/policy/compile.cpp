@@ -158,9 +158,14 @@ class Compiler {
         }
         error(where, "unknown-backend", std::move(message));
       } else {
-        const bool matches_some =
-            std::any_of(context_.backends.begin(), context_.backends.end(),
-                        [&](const std::string& name) { return pattern->matches(name); });
+        auto known = matches_some_backend_.find(written.text);
+        if (known == matches_some_backend_.end()) {
+          const bool some =
+              std::any_of(context_.backends.begin(), context_.backends.end(),
+                          [&](const std::string& name) { return pattern->matches(name); });
+          known = matches_some_backend_.emplace(written.text, some).first;
+        }
+        const bool matches_some = known->second;
         if (!matches_some) {
           diagnostics_.warning(where, "backend-pattern-matches-nothing",
                                "backend pattern " + quote(written.text) + " in " +
@@ -233,7 +238,17 @@ class Compiler {
     return &*found->second.pattern;
   }
 
+  // Cached: a policy may name the same unknown backend in many rules.
   const std::string* closest_backend(const std::string& name) {
+    const auto known = suggestions_.find(name);
+    if (known != suggestions_.end())
+      return known->second;
+    const std::string* best = compute_closest_backend(name);
+    suggestions_.emplace(name, best);
+    return best;
+  }
+
+  const std::string* compute_closest_backend(const std::string& name) const {
     if (name.size() > kMaxSuggestionLength)
       return nullptr;
     const std::size_t limit = std::min<std::size_t>(2, std::max<std::size_t>(1, name.size() / 3));
@@ -260,6 +275,8 @@ class Compiler {
   config::Diagnostics& diagnostics_;
   std::unordered_set<std::string> backend_set_;
   std::unordered_map<std::string, CacheEntry> cache_;
+  std::unordered_map<std::string, const std::string*> suggestions_;
+  std::unordered_map<std::string, bool> matches_some_backend_;
   std::size_t errors_ = 0;
 };
 

@@ -51,8 +51,11 @@
 //   analysis-limit (note: the coverage analysis gave up on a pathological policy). Coverage is
 //   conservative: reported only when certain, never a false positive.
 //
-// Performance: decide() evaluates only candidate rules from buckets keyed by literal backend and
-// literal name (see indexed_policy.hpp); it is const and thread-safe.
+// Performance: decide() evaluates only the candidate rules from buckets keyed by literal backend,
+// literal method and literal name or the first/last byte of a name pattern (indexed_policy.hpp);
+// it is const, thread-safe and allocates nothing but the Decision. The coverage analysis finds
+// candidates through similar buckets plus a principal filter instead of comparing all pairs,
+// and stops with `analysis-limit` after a bounded amount of work.
 #pragma once
 
 #include <memory>

@@ -390,6 +390,26 @@ TEST(PolicyAnalysis, ComparisonBudgetStopsWithANote) {
   EXPECT_EQ(limited.items()[0].severity, config::Severity::note);
 }
 
+TEST(PolicyAnalysis, CandidateBudgetStopsWithANoteToo) {
+  // Distinct literal subjects: the cheap filters reject every pair before a full comparison, but
+  // looking at the candidates is bounded as well.
+  std::vector<RuleSpec> rules;
+  for (int i = 0; i < 50; ++i) {
+    rules.push_back(Rule("r" + std::to_string(i)).tools({"*"}).subjects({"u" + std::to_string(i)}));
+  }
+  config::Diagnostics unlimited;
+  auto compiled = compile(policy(rules), CompileContext{}, unlimited);
+  ASSERT_NE(compiled, nullptr);
+  EXPECT_TRUE(unlimited.items().empty());
+  const auto& compiled_rules = dynamic_cast<const detail::IndexedPolicy&>(*compiled).rules();
+  config::Diagnostics limited;
+  detail::analyse_rules(compiled_rules, std::vector<bool>(compiled_rules.size(), true), limited,
+                        detail::AnalysisLimits{1000, 100});
+  ASSERT_EQ(findings(Compiled{nullptr, limited}), Findings{"analysis-limit"});
+  EXPECT_NE(limited.items()[0].message.find("of 100 candidates"), std::string::npos)
+      << limited.items()[0].message;
+}
+
 TEST(PolicyAnalysis, CompileReturnsNullOnlyForErrors) {
   const Compiled warnings_only = run(policy({
       Rule("a").tools({"*"}),

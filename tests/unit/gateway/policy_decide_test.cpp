@@ -240,6 +240,25 @@ TEST(PolicyDecide, ManyLiteralBackendsAndNamesStillMatch) {
   EXPECT_EQ(outcome(*compiled, user("a"), tool("backend1", "tool40")), "deny:");
 }
 
+TEST(PolicyDecide, PerUserRulesAreFoundThroughTheSubjectIndex) {
+  std::vector<RuleSpec> rules;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string user_name = "user-" + std::to_string(i);
+    rules.push_back(Rule("allow-" + user_name).tools({"*"}).subjects({user_name}));
+    if (i % 100 == 0) {
+      rules.push_back(Rule("deny-" + user_name).deny().tools({"delete_*"}).subjects({user_name}));
+    }
+  }
+  rules.push_back(Rule("deny-guests").deny().tools({"*"}).subjects({"guest-*"}));
+  auto compiled = must_compile(policy(rules));
+  EXPECT_EQ(outcome(*compiled, user("user-1999"), tool("b", "x")), "allow:allow-user-1999");
+  EXPECT_EQ(outcome(*compiled, user("user-300"), tool("b", "delete_x")), "deny:deny-user-300");
+  EXPECT_EQ(outcome(*compiled, user("user-301"), tool("b", "delete_x")), "allow:allow-user-301");
+  EXPECT_EQ(outcome(*compiled, user("user-2000"), tool("b", "x")), "deny:");
+  EXPECT_EQ(outcome(*compiled, user("guest-1"), tool("b", "x")), "deny:deny-guests");
+  EXPECT_EQ(outcome(*compiled, Principal{}, tool("b", "x")), "deny:");
+}
+
 TEST(PolicyDecide, DecideIsSafeFromManyThreads) {
   auto compiled = must_compile(policy({
       Rule("a").backends({"gh"}).tools({"x*"}),
