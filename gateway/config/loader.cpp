@@ -346,7 +346,9 @@ void Loader::read_document(const toml::table& root, FileState& file, Reader& rea
     TableReader table(reader, *backend, "[[backend]]");
     read_backend(table, file);
   }
-  for (const auto* rule : document.table_array("rule")) {
+  const auto rules = document.table_array("rule");
+  config_.policy_spec.rules.reserve(config_.policy_spec.rules.size() + rules.size());
+  for (const auto* rule : rules) {
     TableReader table(reader, *rule, "[[rule]]");
     read_rule(table, file);
   }
