@@ -334,7 +334,7 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
   }
 
   const auto describe = [](const CompiledRule& rule) {
-    return "rule '" + rule.id + "' (" + format_location(rule.where) + ")";
+    return "rule " + quote_for_message(rule.id) + " (" + format_location(rule.where) + ")";
   };
 
   std::uint64_t comparisons = 0;
@@ -370,8 +370,9 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
       continue;
     const CompiledRule& rule = rules[b];
     if (never_reason[b]) {
-      diagnostics.warning(rule.where, "rule-never-matches",
-                          "rule '" + rule.id + "' can never match: " + *never_reason[b]);
+      diagnostics.warning(
+          rule.where, "rule-never-matches",
+          "rule " + quote_for_message(rule.id) + " can never match: " + *never_reason[b]);
       continue;
     }
     const Identical& same = *identical_of[b];
@@ -382,9 +383,10 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
     if (own_first == rule.index && opposite_first < rule.index) {
       const CompiledRule& other = rules[opposite_first];
       diagnostics.error(rule.where, "conflicting-rule",
-                        std::string(to_string(rule.effect)) + " rule '" + rule.id +
-                            "' has the same matchers as " + to_string(other.effect) + " " +
-                            describe(other) + "; the deny always wins");
+                        std::string(to_string(rule.effect)) + " rule " +
+                            quote_for_message(rule.id) + " has the same matchers as " +
+                            to_string(other.effect) + " " + describe(other) +
+                            "; the deny always wins");
     }
     if (stopped)
       continue;
@@ -451,23 +453,25 @@ void analyse_rules(const std::vector<CompiledRule>& rules, const std::vector<boo
       }
     }
     if (stopped) {
-      diagnostics.note(
-          rule.where, "analysis-limit",
-          "stopped checking for shadowed and unreachable rules at rule '" + rule.id + "' after " +
-              std::to_string(std::min(comparisons, limits.max_comparisons)) + " comparisons of " +
-              std::to_string(std::min(candidates, limits.max_candidates)) +
-              " candidates; later findings are not reported");
+      diagnostics.note(rule.where, "analysis-limit",
+                       "stopped checking for shadowed and unreachable rules at rule " +
+                           quote_for_message(rule.id) + " after " +
+                           std::to_string(std::min(comparisons, limits.max_comparisons)) +
+                           " comparisons of " +
+                           std::to_string(std::min(candidates, limits.max_candidates)) +
+                           " candidates; later findings are not reported");
       continue;
     }
     if (unreachable_by != nullptr) {
       diagnostics.warning(rule.where, "unreachable-rule",
-                          "allow rule '" + rule.id + "' can never allow: deny " +
+                          "allow rule " + quote_for_message(rule.id) + " can never allow: deny " +
                               describe(*unreachable_by) +
                               " matches everything it matches, and deny overrides allow");
     } else if (shadowed_by != kNone) {
       diagnostics.warning(rule.where, "shadowed-rule",
-                          std::string(to_string(rule.effect)) + " rule '" + rule.id +
-                              "' is shadowed by earlier " + describe(rules[shadowed_by]) +
+                          std::string(to_string(rule.effect)) + " rule " +
+                              quote_for_message(rule.id) + " is shadowed by earlier " +
+                              describe(rules[shadowed_by]) +
                               ", which matches everything it matches with the same effect");
     }
   }

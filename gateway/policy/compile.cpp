@@ -23,7 +23,6 @@ using detail::CompiledRule;
 using detail::PatternList;
 using detail::PrincipalMatcher;
 
-constexpr std::size_t kMaxQuotedPattern = 80;
 constexpr std::size_t kMaxSuggestionLength = 128;
 
 const SourceLocation& precise(const SourceLocation& first, const SourceLocation& fallback) {
@@ -31,15 +30,7 @@ const SourceLocation& precise(const SourceLocation& first, const SourceLocation&
 }
 
 std::string quote(std::string_view text) {
-  std::string out = "'";
-  if (text.size() > kMaxQuotedPattern) {
-    out.append(text.substr(0, kMaxQuotedPattern));
-    out += "...";
-  } else {
-    out.append(text);
-  }
-  out += "'";
-  return out;
+  return detail::quote_for_message(text);
 }
 
 // Levenshtein distance, or nullopt when it exceeds `limit` (early exit keeps it cheap).
@@ -116,7 +107,7 @@ class Compiler {
           break;
         start = dot + 1;
       }
-      matcher.values = list(claim.values, "claim '" + claim.claim + "'", owner, where);
+      matcher.values = list(claim.values, "claim " + quote(claim.claim), owner, where);
       matcher.values.set_present();
       compiled.claims.push_back(std::move(matcher));
     }
@@ -281,10 +272,10 @@ class Compiler {
 };
 
 std::string rule_owner(const RuleSpec& rule) {
-  return "rule '" + rule.id + "'";
+  return "rule " + quote(rule.id);
 }
 std::string limit_owner(const RateLimitSpec& limit) {
-  return "rate limit '" + limit.id + "'";
+  return "rate limit " + quote(limit.id);
 }
 
 void check_rate_limit_numbers(const RateLimitSpec& limit, Compiler& compiler) {

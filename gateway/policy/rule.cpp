@@ -26,6 +26,37 @@ std::string format_location(const SourceLocation& where) {
   return text;
 }
 
+std::string quote_for_message(std::string_view text) {
+  constexpr std::size_t kMaxShown = 80;
+  std::string out = "'";
+  std::size_t pos = 0;
+  while (pos < text.size() && pos < kMaxShown) {
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    std::size_t length = byte < 0x80             ? 1
+                         : (byte & 0xE0) == 0xC0 ? 2
+                         : (byte & 0xF0) == 0xE0 ? 3
+                         : (byte & 0xF8) == 0xF0 ? 4
+                                                 : 0;
+    bool valid = length != 0 && pos + length <= text.size();
+    for (std::size_t i = 1; valid && i < length; ++i) {
+      valid = (static_cast<unsigned char>(text[pos + i]) & 0xC0) == 0x80;
+    }
+    if (!valid || byte < 0x20 || byte == 0x7F) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      ++pos;
+      continue;
+    }
+    out.append(text.substr(pos, length));
+    pos += length;
+  }
+  if (pos < text.size())
+    out += "...";
+  return out + "'";
+}
+
 void PatternList::add(const Pattern& pattern) {
   present_ = true;
   if (pattern.kind() == Pattern::Kind::any)
@@ -367,7 +398,7 @@ std::optional<std::string> CompiledRule::never_matches_reason() const {
   }
   for (const ClaimMatcher& claim : principal.claims) {
     if (claim.values.matches_nothing()) {
-      return "its list for claim '" + claim.claim + "' is empty";
+      return "its list for claim " + quote_for_message(claim.claim) + " is empty";
     }
   }
   return std::nullopt;

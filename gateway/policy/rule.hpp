@@ -73,6 +73,10 @@ struct PrincipalMatcher {
 // "file:line" for messages that point at another place ("policy.toml:12").
 std::string format_location(const SourceLocation& where);
 
+// 'text' for messages: control characters and invalid UTF-8 escaped as \xNN, at most 80 bytes
+// of it shown (messages stay one printable line whatever the policy contains).
+std::string quote_for_message(std::string_view text);
+
 inline constexpr std::size_t kNameKinds = 3;  // tool, prompt, resource (TargetKind order)
 
 // Bits of CompiledRule::constrained: a rule can only cover another that constrains at least the

@@ -51,6 +51,23 @@ TEST(PolicyAnalysis, InvalidPatternIsAnErrorAtThePatternsLocation) {
   EXPECT_EQ(errors[0]->message.back() == '.', false);
 }
 
+TEST(PolicyAnalysis, MessagesStayOnePrintableLine) {
+  const Compiled result = run(policy({
+      Rule("control").tools({"line\nbreak["}),
+      Rule("binary").tools({"bad\xFFutf8"}),
+      Rule("long").tools({std::string(500, 'x') + "["}),
+  }));
+  const auto errors = with_rule(result.diagnostics, "invalid-pattern");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0]->message.find("'line\\x0abreak['"), std::string::npos) << errors[0]->message;
+  EXPECT_NE(errors[1]->message.find("'bad\\xffutf8'"), std::string::npos) << errors[1]->message;
+  EXPECT_NE(errors[2]->message.find("xxx...'"), std::string::npos);
+  EXPECT_LT(errors[2]->message.size(), 250u);
+  for (const config::Diagnostic* d : errors) {
+    EXPECT_EQ(d->message.find('\n'), std::string::npos);
+  }
+}
+
 TEST(PolicyAnalysis, InvalidPatternsEverywhereAreReported) {
   PolicySpec spec = policy({Rule("r")
                                 .methods({"re:("})
