@@ -142,4 +142,25 @@ TestFileResult load_policy_tests(const std::string& path, const LoadOptions& opt
 TestFileResult load_policy_tests_text(const std::string& path, std::optional<std::string> text,
                                       const LoadOptions& options = {});
 
+// What a file holds: a configuration (or policy fragment), or policy decision test cases.
+enum class FileKind { configuration, policy_tests };
+
+struct ConfigOrTestsResult {
+  FileKind kind = FileKind::configuration;
+  LoadResult config;     // kind == configuration
+  TestFileResult tests;  // kind == policy_tests
+};
+
+// For lint, which is given both kinds of file: reads and parses `path` once and loads it as
+// policy tests when its top level has `case` and none of the configuration's keys, otherwise as
+// a configuration, exactly as load_config would (a file that cannot be read or parsed, too).
+// serve only takes configurations and uses load_config. Never throws.
+ConfigOrTestsResult load_config_or_policy_tests(const std::string& path,
+                                                const LoadOptions& options = {});
+
+// The same for text already in memory; `path` names it in diagnostics.
+ConfigOrTestsResult load_config_or_policy_tests_text(const std::string& path,
+                                                     std::optional<std::string> text,
+                                                     const LoadOptions& options = {});
+
 }  // namespace mcpgw::config

@@ -10,8 +10,10 @@
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "gateway/config/config.hpp"
+#include "gateway/config/file_kind.hpp"
 #include "gateway/config/toml_reader.hpp"
 #include "gateway/config/values.hpp"
 
@@ -79,8 +81,7 @@ template <std::size_t N>
 std::string one_of(const std::array<std::string_view, N>& values) {
   std::string out;
   for (std::size_t i = 0; i < N; ++i) {
-    out += (i == 0 ? "" : (i + 1 == N ? " or " : ", ")) + std::string("\"") +
-           std::string(values[i]) + "\"";
+    out += (i == 0 ? "" : (i + 1 == N ? " or " : ", ")) + quote(values[i]);
   }
   return out;
 }
@@ -136,8 +137,10 @@ class Loader {
   Loader(const LoadOptions& options, LoadResult& result)
       : options_(options), result_(result), diagnostics_(result.diagnostics) {}
 
-  // With `root_text`, the root is not read from disk (its includes still are).
-  void run(const std::string& root_path, std::optional<std::string> root_text);
+  // With `root_text`, the root is not read from disk (its includes still are); with
+  // `root_document` too, it is not parsed again (it must be the parse of `root_text`).
+  void run(const std::string& root_path, std::optional<std::string> root_text,
+           std::optional<toml::table> root_document = std::nullopt);
 
  private:
   struct FileState {
@@ -191,6 +194,7 @@ class Loader {
   bool root_has_server_ = false;
   std::string root_path_;
   std::optional<std::string> root_text_;
+  std::optional<toml::table> root_document_;
   std::vector<std::string> backend_names_;  // every syntactically valid name, for the compiler
   std::unordered_map<std::string, SourceLocation> backend_where_;
   std::unordered_map<std::string, SourceLocation> api_key_names_;
@@ -201,8 +205,10 @@ class Loader {
   std::vector<std::size_t> rate_limits_with_errors_;
 };
 
-void Loader::run(const std::string& root_path, std::optional<std::string> root_text) {
+void Loader::run(const std::string& root_path, std::optional<std::string> root_text,
+                 std::optional<toml::table> root_document) {
   root_text_ = std::move(root_text);
+  root_document_ = std::move(root_document);
   root_path_ = root_path;
   root_dir_ = fs::path(root_path).parent_path();
   load_file(root_path, SourceLocation{root_path, 0, 0}, true);
@@ -234,29 +240,27 @@ void Loader::load_file(const std::string& path, const SourceLocation& included_a
                            quote(path) + " is already included; it is read only once");
       return;
     }
-    if (chain_.size() >= kMaxIncludeDepth) {
-      diagnostics_.error(
-          included_at, "include-limit",
-          "includes are nested more than " + std::to_string(kMaxIncludeDepth) + " levels deep");
+    // The chain holds the root (level 0) and the files including this one, so this file's
+    // level is the chain's size.
+    if (chain_.size() > kMaxIncludeDepth) {
+      diagnostics_.error(included_at, "include-limit",
+                         quote(path) + " would be at include level " +
+                             std::to_string(chain_.size()) + "; includes nest at most " +
+                             std::to_string(kMaxIncludeDepth) + " levels below the root file");
       return;
     }
     if (loaded_.size() >= kMaxFiles) {
       diagnostics_.error(included_at, "include-limit",
-                         "more than " + std::to_string(kMaxFiles) + " files are included");
+                         quote(path) + " would be file " + std::to_string(loaded_.size() + 1) +
+                             "; a configuration reads at most " + std::to_string(kMaxFiles) +
+                             " files, the root file included");
       return;
     }
   }
 
-  detail::FileRead read;
-  if (is_root && root_text_) {
-    read.ok = root_text_->size() <= detail::kMaxFileBytes;
-    read.too_large = !read.ok;
-    read.error = "the text is larger than " + std::to_string(detail::kMaxFileBytes >> 20) + " MiB";
-    read.text = std::move(*root_text_);
-    root_text_.reset();
-  } else {
-    read = detail::read_file(path, detail::kMaxFileBytes, /*regular_only=*/!is_root);
-  }
+  const detail::FileRead read =
+      is_root ? detail::read_root(path, std::exchange(root_text_, std::nullopt))
+              : detail::read_file(path, detail::kMaxFileBytes, /*regular_only=*/true);
   if (!read.ok) {
     if (is_root) {
       diagnostics_.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
@@ -283,7 +287,8 @@ void Loader::load_file(const std::string& path, const SourceLocation& included_a
   (void)inserted;
   const std::string& text = stored->second;
 
-  auto document = detail::parse_toml(text, path, diagnostics_);
+  auto document = is_root && root_document_ ? std::exchange(root_document_, std::nullopt)
+                                            : detail::parse_toml(text, path, diagnostics_);
   if (!document) {
     return;
   }
@@ -307,7 +312,19 @@ void Loader::load_file(const std::string& path, const SourceLocation& included_a
 
 void Loader::read_document(const toml::table& root, FileState& file, Reader& reader) {
   TableReader document(reader, root, "the top level");
-  document.check_keys({"include", "server", "policy", "auth", "backend", "rule", "rate_limit"});
+  constexpr std::array<std::string_view, 1> kTestCases = {detail::kTestCaseKey};
+  document.check_keys(detail::kConfigTopLevelKeys, kTestCases);
+  if (document.has(detail::kTestCaseKey)) {
+    const bool only_cases = file.is_root && detail::classify(root) == FileKind::policy_tests;
+    reader.error(document.key_where(detail::kTestCaseKey), "unknown-key",
+                 only_cases ? quote(file.path) +
+                                  " holds policy decision test cases ([[case]]), not a "
+                                  "configuration; run them with `mcpgw lint --test " +
+                                  file.path + " POLICY`"
+                            : "'case' does not belong in a configuration: policy decision test "
+                              "cases ([[case]]) go in a file of their own, used with `mcpgw lint "
+                              "--test CASES POLICY`");
+  }
 
   // The root's settings come first: backends in included files depend on the separator.
   const auto* auth = document.subtable("auth");
@@ -384,7 +401,7 @@ void Loader::include_one(const LocatedString& entry, FileState& file) {
   if (has_glob_metacharacters(relative.parent_path().string()) || filename.empty()) {
     diagnostics_.error(entry.where, "invalid-value",
                        "include pattern " + quote(entry.value) +
-                           ": only the file name may contain wildcards (e.g. \"policy.d/*.toml\")");
+                           ": only the file name may contain wildcards (e.g. 'policy.d/*.toml')");
     return;
   }
   const fs::path directory = joined.parent_path();
@@ -439,9 +456,9 @@ std::optional<std::size_t> Loader::enum_value(TableReader& table, std::string_vi
     return static_cast<std::size_t>(it - values.begin());
   }
   std::string message =
-      quote(key) + ": invalid value \"" + printable(text->value) + "\"; expected " + one_of(values);
+      quote(key) + ": invalid value " + quote(text->value) + "; expected " + one_of(values);
   if (const auto suggestion = closest_match(text->value, values)) {
-    message += "; did you mean \"" + std::string(*suggestion) + "\"?";
+    message += "; did you mean " + quote(*suggestion) + "?";
   }
   table.reader().error(text->where, "invalid-value", std::move(message));
   return std::nullopt;
@@ -486,9 +503,8 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.host = address->host;
       out.port = address->port;
     } else {
-      reader.error(
-          listen->where, "invalid-listen",
-          "invalid listen address \"" + printable(listen->value) + "\": " + address.error());
+      reader.error(listen->where, "invalid-listen",
+                   "invalid listen address " + quote(listen->value) + ": " + address.error());
     }
   } else if (auto address = parse_listen(out.listen)) {
     out.host = address->host;
@@ -501,8 +517,8 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.path = path->value;
     } else {
       reader.error(path->where, "invalid-value",
-                   "'path': \"" + printable(path->value) +
-                       "\" is not a URL path; it must start with '/' and contain no query");
+                   "'path': " + quote(path->value) +
+                       " is not a URL path; it must start with '/' and contain no query");
     }
   }
   if (const auto separator = server.string("separator")) {
@@ -510,7 +526,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.separator = separator->value;
     } else {
       reader.error(separator->where, "invalid-value",
-                   "'separator': \"" + printable(separator->value) + "\" must be 1 to " +
+                   "'separator': " + quote(separator->value) + " must be 1 to " +
                        std::to_string(kMaxSeparatorLength) +
                        " characters of A-Z, a-z, 0-9, '_' and '-'");
     }
@@ -526,8 +542,8 @@ void Loader::read_server(TableReader& server, FileState& file) {
         out.allowed_hosts.push_back(host.value);
       } else {
         reader.error(host.where, "invalid-value",
-                     "'allowed_hosts': \"" + printable(host.value) +
-                         "\" is not a host name or address with an optional port");
+                     "'allowed_hosts': " + quote(host.value) +
+                         " is not a host name or address with an optional port");
       }
     }
   }
@@ -537,8 +553,8 @@ void Loader::read_server(TableReader& server, FileState& file) {
         out.allowed_origins.push_back(origin.value);
       } else {
         reader.error(origin.where, "invalid-value",
-                     "'allowed_origins': \"" + printable(origin.value) +
-                         "\" is not an origin such as \"https://app.example.com\" (or \"*\")");
+                     "'allowed_origins': " + quote(origin.value) +
+                         " is not an origin such as 'https://app.example.com' (or '*')");
       }
     }
   }
@@ -638,9 +654,8 @@ void Loader::read_auth_settings(TableReader& auth) {
     if (is_valid_header_name(header->value)) {
       config_.auth.api_key_header = header->value;
     } else {
-      reader.error(
-          header->where, "invalid-value",
-          "'api_key_header': \"" + printable(header->value) + "\" is not a valid header name");
+      reader.error(header->where, "invalid-value",
+                   "'api_key_header': " + quote(header->value) + " is not a valid header name");
     }
   }
 }
@@ -681,7 +696,7 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
       const auto [it, inserted] = jwt_issuers_.emplace(issuer->value, issuer->where);
       if (!inserted) {
         reader.error(issuer->where, "duplicate-issuer",
-                     "issuer \"" + printable(issuer->value) + "\" is already configured at " +
+                     "issuer " + quote(issuer->value) + " is already configured at " +
                          location_text(it->second));
       }
     }
@@ -709,10 +724,10 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     }
     for (const auto& algorithm : *algorithms) {
       if (!contains(kJwtAlgorithms, algorithm.value)) {
-        std::string message = "'algorithms': unsupported algorithm \"" +
-                              printable(algorithm.value) + "\"; expected " + one_of(kJwtAlgorithms);
+        std::string message = "'algorithms': unsupported algorithm " + quote(algorithm.value) +
+                              "; expected " + one_of(kJwtAlgorithms);
         if (const auto suggestion = closest_match(algorithm.value, kJwtAlgorithms)) {
-          message += "; did you mean \"" + std::string(*suggestion) + "\"?";
+          message += "; did you mean " + quote(*suggestion) + "?";
         }
         reader.error(algorithm.where, "invalid-value", std::move(message));
         continue;
@@ -726,14 +741,14 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     out.hs256_secret = secret->value;
     if (!hs256) {
       reader.error(jwt.key_where("hs256_secret"), "invalid-value",
-                   "'hs256_secret' is set but \"HS256\" is not listed in 'algorithms'");
+                   "'hs256_secret' is set but 'HS256' is not listed in 'algorithms'");
     } else if (secret->value.size() < 32) {
       reader.warning(secret->where, "weak-secret",
                      "'hs256_secret' is shorter than 32 bytes; use a long random secret");
     }
   } else if (hs256) {
     reader.error(jwt.value_where("algorithms"), "missing-key",
-                 "\"HS256\" needs an explicit 'hs256_secret' in [[auth.jwt]]");
+                 "'HS256' needs an explicit 'hs256_secret' in [[auth.jwt]]");
   }
   const auto jwks_file = jwt.string("jwks_file");
   const auto jwks_url = jwt.string("jwks_url");
@@ -753,9 +768,8 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     if (url) {
       out.jwks_url = jwks_url->value;
     } else {
-      reader.error(
-          jwks_url->where, "invalid-url",
-          "'jwks_url': invalid URL \"" + printable(jwks_url->value) + "\": " + url.error());
+      reader.error(jwks_url->where, "invalid-url",
+                   "'jwks_url': invalid URL " + quote(jwks_url->value) + ": " + url.error());
     }
   }
   if (const auto leeway = jwt.duration("leeway")) {
@@ -776,15 +790,15 @@ void Loader::read_api_key(TableReader& key) {
   out.where = key.where();
   if (const auto name = key.string("name", true)) {
     if (!is_printable_token(name->value) || name->value.size() > 64) {
-      reader.error(name->where, "invalid-value",
-                   "'name': \"" + printable(name->value) +
-                       "\" must be 1 to 64 printable characters without spaces");
+      reader.error(
+          name->where, "invalid-value",
+          "'name': " + quote(name->value) + " must be 1 to 64 printable characters without spaces");
     } else {
       out.name = name->value;
       const auto [it, inserted] = api_key_names_.emplace(name->value, name->where);
       if (!inserted) {
         reader.error(name->where, "duplicate-api-key",
-                     "API key \"" + printable(name->value) + "\" is already defined at " +
+                     "API key " + quote(name->value) + " is already defined at " +
                          location_text(it->second));
       }
     }
@@ -805,8 +819,8 @@ void Loader::read_api_key(TableReader& key) {
           api_key_hashes_.emplace(hash->value, std::make_pair(out.name, hash->where));
       if (!inserted) {
         reader.error(hash->where, "duplicate-api-key",
-                     "this hash is already used by API key \"" + printable(it->second.first) +
-                         "\" at " + location_text(it->second.second));
+                     "this hash is already used by API key " + quote(it->second.first) + " at " +
+                         location_text(it->second.second));
       }
     }
   }
@@ -825,17 +839,17 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
     const auto& separator = config_.server.separator;
     if (!is_valid_backend_name(name->value)) {
       reader.error(name->where, "invalid-backend-name",
-                   "backend name \"" + printable(name->value) +
-                       "\" must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ (it prefixes tool names)");
+                   "backend name " + quote(name->value) +
+                       " must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ (it prefixes tool names)");
     } else if ((name->value + separator).find(separator) != name->value.size()) {
       reader.error(name->where, "invalid-backend-name",
-                   "backend name \"" + printable(name->value) + "\" contains the separator \"" +
-                       separator + "\" or runs into it; prefixed names would be ambiguous");
+                   "backend name " + quote(name->value) + " contains the separator " +
+                       quote(separator) + " or runs into it; prefixed names would be ambiguous");
     } else {
       const auto [it, inserted] = backend_where_.emplace(name->value, name->where);
       if (!inserted) {
         reader.error(name->where, "duplicate-backend",
-                     "backend \"" + printable(name->value) + "\" is already defined at " +
+                     "backend " + quote(name->value) + " is already defined at " +
                          location_text(it->second));
       } else {
         backend_names_.push_back(name->value);
@@ -843,36 +857,39 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
     }
   }
 
+  // Names the backend in the messages below (a missing name is reported above).
+  const std::string label = out.name.empty() ? "[[backend]]" : "backend " + quote(out.name);
   const bool has_command = backend.has("command");
   const bool has_url = backend.has("url");
   if (has_command && has_url) {
     reader.error(backend.key_where("url"), "backend-transport",
-                 "set either 'command' (stdio) or 'url' (HTTP), not both");
+                 label + " sets both 'command' (stdio) and 'url' (HTTP); set only one");
   } else if (!has_command && !has_url) {
     reader.error(backend.where(), "backend-transport",
-                 "[[backend]] needs 'command' (a stdio server) or 'url' (an HTTP server)");
+                 label + " needs 'command' (a stdio server) or 'url' (an HTTP server)");
   }
   const auto transport = enum_value(backend, "transport", kTransports);
   if (has_command) {
     out.transport = BackendTransport::stdio;
     if (transport && *transport != 0) {
       reader.error(backend.value_where("transport"), "backend-transport",
-                   "'transport' \"" + std::string(kTransports[*transport]) +
-                       "\" needs 'url'; a 'command' backend speaks stdio");
+                   label + ": 'transport' " + quote(kTransports[*transport]) +
+                       " needs 'url'; a 'command' backend speaks stdio");
     }
   } else if (has_url) {
     out.transport =
         transport && *transport == 2 ? BackendTransport::sse : BackendTransport::streamable_http;
     if (transport && *transport == 0) {
       reader.error(backend.value_where("transport"), "backend-transport",
-                   "'transport' \"stdio\" needs 'command'; a 'url' backend speaks HTTP");
+                   label + ": 'transport' 'stdio' needs 'command'; a 'url' backend speaks HTTP");
     }
   }
   // Keys that only make sense for the other transport.
   const auto only_for = [&](std::string_view key, bool applies, std::string_view kind) {
     if (backend.has(key) && !applies && (has_command || has_url)) {
-      reader.error(backend.key_where(key), "backend-transport",
-                   quote(key) + " applies only to " + std::string(kind) + " backends");
+      reader.error(
+          backend.key_where(key), "backend-transport",
+          label + ": " + quote(key) + " applies only to " + std::string(kind) + " backends");
     }
   };
   only_for("env", has_command, "stdio ('command')");
@@ -897,9 +914,8 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   if (const auto env = backend.string_table("env")) {
     for (const auto& [name, value] : *env) {
       if (!is_valid_env_name(name.value)) {
-        reader.error(
-            name.where, "invalid-value",
-            "'env': \"" + printable(name.value) + "\" is not a valid environment variable name");
+        reader.error(name.where, "invalid-value",
+                     "'env': " + quote(name.value) + " is not a valid environment variable name");
       } else if (value.value.find('\0') != std::string::npos) {
         reader.error(value.where, "invalid-value", "'env': values cannot contain NUL");
       } else {
@@ -916,21 +932,21 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
       out.url = url->value;
     } else {
       reader.error(url->where, "invalid-url",
-                   "'url': invalid URL \"" + printable(url->value) + "\": " + parsed.error());
+                   "'url': invalid URL " + quote(url->value) + ": " + parsed.error());
     }
   }
   if (const auto headers = backend.string_table("headers")) {
     for (const auto& [name, value] : *headers) {
       if (!is_valid_header_name(name.value)) {
         reader.error(name.where, "invalid-value",
-                     "'headers': \"" + printable(name.value) + "\" is not a valid header name");
+                     "'headers': " + quote(name.value) + " is not a valid header name");
       } else if (contains(kManagedHeaders, lower(name.value))) {
         reader.error(name.where, "invalid-value",
-                     "'headers': \"" + printable(name.value) + "\" is managed by the gateway");
+                     "'headers': " + quote(name.value) + " is managed by the gateway");
       } else if (!is_valid_header_value(value.value)) {
-        reader.error(value.where, "invalid-value",
-                     "'headers': the value of \"" + printable(name.value) +
-                         "\" contains control characters");
+        reader.error(
+            value.where, "invalid-value",
+            "'headers': the value of " + quote(name.value) + " contains control characters");
       } else {
         out.headers[name.value] = value.value;
       }
@@ -940,18 +956,16 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
     for (const auto& header : *forward) {
       const auto name = lower(header.value);
       if (!is_valid_header_name(header.value)) {
-        reader.error(
-            header.where, "invalid-value",
-            "'forward_headers': \"" + printable(header.value) + "\" is not a valid header name");
+        reader.error(header.where, "invalid-value",
+                     "'forward_headers': " + quote(header.value) + " is not a valid header name");
       } else if (contains(kCredentialHeaders, name) || name == lower(config_.auth.api_key_header)) {
         reader.error(header.where, "invalid-value",
-                     "'forward_headers': \"" + printable(header.value) +
-                         "\" carries client credentials, which never go upstream; configure "
+                     "'forward_headers': " + quote(header.value) +
+                         " carries client credentials, which never go upstream; configure "
                          "the backend's own credentials in 'headers'");
       } else if (contains(kManagedHeaders, name)) {
-        reader.error(
-            header.where, "invalid-value",
-            "'forward_headers': \"" + printable(header.value) + "\" is managed by the gateway");
+        reader.error(header.where, "invalid-value",
+                     "'forward_headers': " + quote(header.value) + " is managed by the gateway");
       } else {
         out.forward_headers.push_back(header.value);
       }
@@ -960,9 +974,9 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   if (const auto verify = backend.boolean("tls_verify")) {
     out.tls_verify = *verify;
     if (!*verify) {
-      reader.warning(backend.value_where("tls_verify"), "insecure-tls",
-                     "'tls_verify = false' disables certificate verification for backend \"" +
-                         out.name + "\"");
+      reader.warning(
+          backend.value_where("tls_verify"), "insecure-tls",
+          "'tls_verify = false' disables certificate verification for backend " + quote(out.name));
     }
   }
   if (const auto ca_file = backend.string("ca_file")) {
@@ -1076,13 +1090,12 @@ void Loader::read_rule(TableReader& rule, FileState& file) {
   ++file.rule_index;
   if (const auto id = rule.string("id")) {
     if (!is_printable_token(id->value)) {
-      reader.error(
-          id->where, "invalid-value",
-          "'id': \"" + printable(id->value) + "\" must be non-empty and contain no spaces");
+      reader.error(id->where, "invalid-value",
+                   "'id': " + quote(id->value) + " must be non-empty and contain no spaces");
     }
     out.id = id->value;
   } else {
-    out.id = file.id_name + "#" + std::to_string(file.rule_index);
+    out.id = file.id_name + "#rule" + std::to_string(file.rule_index);
     out.id_generated = true;
   }
   if (const auto description = rule.string("description")) {
@@ -1117,9 +1130,8 @@ void Loader::read_rate_limit(TableReader& limit, FileState& file) {
   ++file.rate_limit_index;
   if (const auto id = limit.string("id")) {
     if (!is_printable_token(id->value)) {
-      reader.error(
-          id->where, "invalid-value",
-          "'id': \"" + printable(id->value) + "\" must be non-empty and contain no spaces");
+      reader.error(id->where, "invalid-value",
+                   "'id': " + quote(id->value) + " must be non-empty and contain no spaces");
     }
     out.id = id->value;
   } else {
@@ -1174,8 +1186,8 @@ void Loader::check_prefixed_names() {
     if (prefix_length + kMinToolNameRoom > kMaxPrefixedName) {
       diagnostics_.warning(
           backend.name_where, "long-prefixed-name",
-          "backend \"" + printable(backend.name) + "\" with separator \"" + separator +
-              "\" leaves only " +
+          "backend " + quote(backend.name) + " with separator " + quote(separator) +
+              " leaves only " +
               std::to_string(kMaxPrefixedName - std::min(prefix_length, kMaxPrefixedName)) +
               " of 64 characters for tool and prompt names");
     }
@@ -1204,8 +1216,9 @@ void Loader::check_prefixed_names() {
         const auto length = backend.size() + separator.size() + pattern.text.size();
         if (length > kMaxPrefixedName) {
           diagnostics_.warning(pattern.where, "long-prefixed-name",
-                               std::string(kind) + " name \"" + std::string(backend) + separator +
-                                   pattern.text + "\" has " + std::to_string(length) +
+                               std::string(kind) + " name " +
+                                   quote(std::string(backend) + separator + pattern.text) +
+                                   " has " + std::to_string(length) +
                                    " characters; names over 64 are shortened with a hash, so "
                                    "clients will not see this name");
           break;
@@ -1261,18 +1274,12 @@ void Loader::sort_by_position() {
                    [&](const Diagnostic& a, const Diagnostic& b) { return rank(a) < rank(b); });
 }
 
-}  // namespace
-
-LoadResult load_config(const std::string& path, const LoadOptions& options) {
-  return load_config_text(path, std::nullopt, options);
-}
-
-LoadResult load_config_text(const std::string& path, std::optional<std::string> text,
-                            const LoadOptions& options) {
+LoadResult load(const std::string& path, std::optional<std::string> text,
+                std::optional<toml::table> document, const LoadOptions& options) {
   LoadResult result;
   try {
     Loader loader(options, result);
-    loader.run(path, std::move(text));
+    loader.run(path, std::move(text), std::move(document));
     detail::make_messages_printable(result.diagnostics);
   } catch (const std::exception& error) {
     result.config.reset();
@@ -1283,6 +1290,22 @@ LoadResult load_config_text(const std::string& path, std::optional<std::string> 
     result.diagnostics.error({path, 0, 0}, "internal-error", "configuration loading failed");
   }
   return result;
+}
+
+}  // namespace
+
+LoadResult load_config(const std::string& path, const LoadOptions& options) {
+  return load(path, std::nullopt, std::nullopt, options);
+}
+
+LoadResult load_config_text(const std::string& path, std::optional<std::string> text,
+                            const LoadOptions& options) {
+  return load(path, std::move(text), std::nullopt, options);
+}
+
+LoadResult detail::load_config_parsed(const std::string& path, std::string text,
+                                      toml::table document, const LoadOptions& options) {
+  return load(path, std::move(text), std::move(document), options);
 }
 
 }  // namespace mcpgw::config

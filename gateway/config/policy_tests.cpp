@@ -1,9 +1,11 @@
 // load_policy_tests: the [[case]] file that `mcpgw lint --test` evaluates against a policy.
 #include <algorithm>
 #include <array>
+#include <tuple>
 #include <unordered_map>
 
 #include "gateway/config/config.hpp"
+#include "gateway/config/file_kind.hpp"
 #include "gateway/config/toml_reader.hpp"
 #include "gateway/config/values.hpp"
 
@@ -14,6 +16,10 @@ using detail::Reader;
 using detail::TableReader;
 
 constexpr std::array<std::string_view, 2> kEffects = {"allow", "deny"};
+
+std::string quote(std::string_view text) {
+  return "'" + printable(text) + "'";
+}
 
 std::string location_text(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
@@ -64,7 +70,7 @@ std::optional<policy::TestCase> read_case(TableReader& table,
     const auto [it, inserted] = names.emplace(name->value, name->where);
     if (!inserted) {
       reader.warning(name->where, "duplicate-case-name",
-                     "a case named \"" + printable(name->value) + "\" is already defined at " +
+                     "a case named " + quote(name->value) + " is already defined at " +
                          location_text(it->second));
     }
   }
@@ -118,10 +124,10 @@ std::optional<policy::TestCase> read_case(TableReader& table,
   if (const auto expect = table.string("expect", true)) {
     const auto it = std::find(kEffects.begin(), kEffects.end(), expect->value);
     if (it == kEffects.end()) {
-      std::string message = "'expect': invalid value \"" + printable(expect->value) +
-                            "\"; expected \"allow\" or \"deny\"";
+      std::string message =
+          "'expect': invalid value " + quote(expect->value) + "; expected 'allow' or 'deny'";
       if (const auto suggestion = closest_match(expect->value, kEffects)) {
-        message += "; did you mean \"" + std::string(*suggestion) + "\"?";
+        message += "; did you mean " + quote(*suggestion) + "?";
       }
       reader.error(expect->where, "invalid-value", std::move(message));
     } else {
@@ -137,17 +143,11 @@ std::optional<policy::TestCase> read_case(TableReader& table,
   return out;
 }
 
+// `document`, when given, is the parse of `text_in`, which is then not parsed again.
 void read_test_file(const std::string& path, std::optional<std::string> text_in,
-                    const LoadOptions& options, TestFileResult& result) {
-  detail::FileRead read;
-  if (text_in) {
-    read.ok = text_in->size() <= detail::kMaxFileBytes;
-    read.too_large = !read.ok;
-    read.error = "the text is larger than " + std::to_string(detail::kMaxFileBytes >> 20) + " MiB";
-    read.text = std::move(*text_in);
-  } else {
-    read = detail::read_file(path);
-  }
+                    std::optional<toml::table> document, const LoadOptions& options,
+                    TestFileResult& result) {
+  detail::FileRead read = detail::read_root(path, std::move(text_in));
   if (!read.ok) {
     result.diagnostics.error({path, 0, 0}, read.too_large ? "file-too-large" : "io-error",
                              "cannot read '" + path + "': " + read.error);
@@ -156,18 +156,32 @@ void read_test_file(const std::string& path, std::optional<std::string> text_in,
   const auto [stored, inserted] = result.sources.contents.emplace(path, std::move(read.text));
   (void)inserted;
   const std::string& text = stored->second;
-  auto document = detail::parse_toml(text, path, result.diagnostics);
+  if (!document) {
+    document = detail::parse_toml(text, path, result.diagnostics);
+  }
   if (!document) {
     return;
   }
   Reader reader(path, options, result.diagnostics, &text);
   TableReader root(reader, *document, "the top level");
-  root.check_keys({"case"});
-  if (!root.has("case")) {
+  constexpr std::array<std::string_view, 1> kKnown = {detail::kTestCaseKey};
+  root.check_keys(kKnown, detail::kConfigTopLevelKeys);
+  for (const auto key : detail::kConfigTopLevelKeys) {
+    if (root.has(key)) {
+      reader.error(root.key_where(key), "unknown-key",
+                   quote(key) +
+                       " is configuration; a policy test file holds only [[case]] tables (keep "
+                       "the configuration in a file of its own)");
+    }
+  }
+  const auto cases = root.table_array(detail::kTestCaseKey);
+  const auto* case_node = root.node(detail::kTestCaseKey);
+  const auto* case_array = case_node != nullptr ? case_node->as_array() : nullptr;
+  if (case_node == nullptr || (case_array != nullptr && case_array->empty())) {
     reader.warning({path, 1, 1}, "no-test-cases", "the file defines no [[case]]");
   }
   std::unordered_map<std::string, SourceLocation> names;
-  for (const auto* table : root.table_array("case")) {
+  for (const auto* table : cases) {
     TableReader case_table(reader, *table, "[[case]]");
     if (auto test_case = read_case(case_table, names)) {
       result.cases.push_back(std::move(*test_case));
@@ -175,17 +189,16 @@ void read_test_file(const std::string& path, std::optional<std::string> text_in,
   }
 }
 
-}  // namespace
-
-TestFileResult load_policy_tests(const std::string& path, const LoadOptions& options) {
-  return load_policy_tests_text(path, std::nullopt, options);
-}
-
-TestFileResult load_policy_tests_text(const std::string& path, std::optional<std::string> text,
-                                      const LoadOptions& options) {
+TestFileResult load(const std::string& path, std::optional<std::string> text,
+                    std::optional<toml::table> document, const LoadOptions& options) {
   TestFileResult result;
   try {
-    read_test_file(path, std::move(text), options, result);
+    read_test_file(path, std::move(text), std::move(document), options, result);
+    // Findings are made key by key; show them in file order, as the configuration loader does.
+    auto& items = result.diagnostics.items();
+    std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
     detail::make_messages_printable(result.diagnostics);
   } catch (const std::exception& error) {
     result.cases.clear();
@@ -196,6 +209,22 @@ TestFileResult load_policy_tests_text(const std::string& path, std::optional<std
     result.diagnostics.error({path, 0, 0}, "internal-error", "loading the test file failed");
   }
   return result;
+}
+
+}  // namespace
+
+TestFileResult load_policy_tests(const std::string& path, const LoadOptions& options) {
+  return load(path, std::nullopt, std::nullopt, options);
+}
+
+TestFileResult load_policy_tests_text(const std::string& path, std::optional<std::string> text,
+                                      const LoadOptions& options) {
+  return load(path, std::move(text), std::nullopt, options);
+}
+
+TestFileResult detail::load_policy_tests_parsed(const std::string& path, std::string text,
+                                                toml::table document, const LoadOptions& options) {
+  return load(path, std::move(text), std::move(document), options);
 }
 
 }  // namespace mcpgw::config

@@ -73,6 +73,20 @@ FileRead read_file(const std::string& path, std::size_t max_bytes, bool regular_
   return out;
 }
 
+FileRead read_root(const std::string& path, std::optional<std::string> text) {
+  if (!text) {
+    return read_file(path);
+  }
+  FileRead out;
+  out.ok = text->size() <= kMaxFileBytes;
+  out.too_large = !out.ok;
+  if (out.too_large) {
+    out.error = "the text is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB";
+  }
+  out.text = std::move(*text);
+  return out;
+}
+
 std::optional<toml::table> parse_toml(const std::string& text, const std::string& file,
                                       Diagnostics& diagnostics) {
   if (const auto violation = find_excessive_nesting(text)) {
@@ -152,11 +166,15 @@ void Reader::warning(SourceLocation where, std::string rule, std::string message
   }
 }
 
-void Reader::check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
-                        std::string_view where_name) {
+void Reader::check_keys(const toml::table& table, std::span<const std::string_view> known,
+                        std::string_view where_name,
+                        std::span<const std::string_view> reported_elsewhere) {
+  const auto listed = [](std::span<const std::string_view> keys, std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
   std::vector<const toml::key*> unknown;
   for (auto&& [key, value] : table) {
-    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+    if (!listed(known, key.str()) && !listed(reported_elsewhere, key.str())) {
       unknown.push_back(&key);
     }
   }
@@ -166,10 +184,9 @@ void Reader::check_keys(const toml::table& table, std::initializer_list<std::str
     const auto& pb = b->source().begin;
     return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
   });
-  const std::span<const std::string_view> candidates(known.begin(), known.size());
   for (const auto* key : unknown) {
     std::string message = "unknown key " + quote(key->str()) + " in " + std::string(where_name);
-    if (const auto suggestion = closest_match(key->str(), candidates)) {
+    if (const auto suggestion = closest_match(key->str(), known)) {
       message += "; did you mean " + quote(*suggestion) + "?";
     }
     error(at(*key), "unknown-key", std::move(message));
@@ -447,7 +464,7 @@ std::optional<std::int64_t> TableReader::duration(std::string_view name, bool re
   }
   const auto* value = it->second.as_string();
   if (value == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a duration string such as \"10s\"");
+    reader_.wrong_type(it->first, it->second, "a duration string such as '10s'");
     return std::nullopt;
   }
   const auto expanded = reader_.expand(*value);
@@ -457,9 +474,8 @@ std::optional<std::int64_t> TableReader::duration(std::string_view name, bool re
   const std::string& text = *expanded;
   auto parsed = parse_duration(text);
   if (!parsed) {
-    reader_.error(
-        reader_.at(*value), "invalid-duration",
-        quote(name) + ": invalid duration \"" + printable(text) + "\": " + parsed.error());
+    reader_.error(reader_.at(*value), "invalid-duration",
+                  quote(name) + ": invalid duration " + quote(text) + ": " + parsed.error());
     return std::nullopt;
   }
   return *parsed;

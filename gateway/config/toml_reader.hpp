@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ struct FileRead {
 FileRead read_file(const std::string& path, std::size_t max_bytes = kMaxFileBytes,
                    bool regular_only = false);
 
+// A root file: `text` when the caller already has it (stdin, fuzzing), else read from `path`.
+FileRead read_root(const std::string& path, std::optional<std::string> text);
+
 // Parses `text` (after the nesting guard); reports toml-syntax / nesting-too-deep. Never throws.
 std::optional<toml::table> parse_toml(const std::string& text, const std::string& file,
                                       Diagnostics& diagnostics);
@@ -63,9 +67,11 @@ class Reader {
   void error(SourceLocation where, std::string rule, std::string message);
   void warning(SourceLocation where, std::string rule, std::string message);
 
-  // Reports every key of `table` not in `known` as unknown-key (with a suggestion), in file order.
-  void check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
-                  std::string_view where_name);
+  // Reports every key of `table` not in `known` as unknown-key (with a suggestion from `known`),
+  // in file order; keys in `reported_elsewhere` are left to the caller, which has more to say.
+  void check_keys(const toml::table& table, std::span<const std::string_view> known,
+                  std::string_view where_name,
+                  std::span<const std::string_view> reported_elsewhere = {});
 
   void wrong_type(const toml::key& key, const toml::node& node, std::string_view expected);
   void missing_key(const toml::node& table, std::string_view where_name, std::string_view key);
@@ -97,7 +103,12 @@ class TableReader {
   Reader& reader() noexcept { return reader_; }
 
   void check_keys(std::initializer_list<std::string_view> known) {
-    reader_.check_keys(table_, known, name_);
+    reader_.check_keys(table_, std::span<const std::string_view>(known.begin(), known.size()),
+                       name_);
+  }
+  void check_keys(std::span<const std::string_view> known,
+                  std::span<const std::string_view> reported_elsewhere) {
+    reader_.check_keys(table_, known, name_, reported_elsewhere);
   }
 
   bool has(std::string_view key) const { return table_.get(key) != nullptr; }

@@ -155,7 +155,7 @@ HostSplit split_host(std::string_view text) {
 mcp::Expected<std::int64_t, std::string> parse_duration(std::string_view text) {
   using Result = mcp::Expected<std::int64_t, std::string>;
   if (text.empty()) {
-    return mcp::unexpected(std::string("empty duration; write e.g. \"10s\""));
+    return mcp::unexpected(std::string("empty duration; write e.g. '10s'"));
   }
   if (text.front() == '-') {
     return mcp::unexpected(std::string("a duration cannot be negative"));
@@ -167,7 +167,7 @@ mcp::Expected<std::int64_t, std::string> parse_duration(std::string_view text) {
   while (i < text.size()) {
     if (!is_digit(text[i])) {
       return mcp::unexpected("expected a number at '" + printable(text.substr(i)) +
-                             "'; write e.g. \"250ms\", \"10s\", \"1m\" or \"1h\"");
+                             "'; write e.g. '250ms', '10s', '1m' or '1h'");
     }
     std::int64_t number = 0;
     while (i < text.size() && is_digit(text[i])) {
@@ -208,17 +208,17 @@ mcp::Expected<std::int64_t, std::string> parse_duration(std::string_view text) {
 mcp::Expected<ListenAddress, std::string> parse_listen(std::string_view text) {
   using Result = mcp::Expected<ListenAddress, std::string>;
   if (text.empty()) {
-    return mcp::unexpected(std::string("empty address; write host:port, e.g. \"127.0.0.1:8080\""));
+    return mcp::unexpected(std::string("empty address; write host:port, e.g. '127.0.0.1:8080'"));
   }
   if (text.front() != '[' && std::count(text.begin(), text.end(), ':') > 1) {
-    return mcp::unexpected(std::string("an IPv6 address needs brackets, e.g. \"[::1]:8080\""));
+    return mcp::unexpected(std::string("an IPv6 address needs brackets, e.g. '[::1]:8080'"));
   }
   auto split = split_host(text);
   if (!split.ok) {
     return mcp::unexpected(std::move(split.error));
   }
   if (split.rest.empty() || split.rest.front() != ':') {
-    return mcp::unexpected(std::string("missing port; write host:port, e.g. \"127.0.0.1:8080\""));
+    return mcp::unexpected(std::string("missing port; write host:port, e.g. '127.0.0.1:8080'"));
   }
   const auto port = parse_port(split.rest.substr(1));
   if (!port) {

@@ -47,8 +47,16 @@ std::string file_identity(const std::string& path) {
 struct LoadedRoot {
   std::string path;
   std::string identity;
-  config::LoadResult result;
-  std::set<std::string> reads;  // identities of every file the loader read for this root
+  config::ConfigOrTestsResult result;  // a configuration, or policy tests checked on their own
+  std::set<std::string> reads;         // identities of every file the loader read for this root
+
+  bool is_config() const { return result.kind == config::FileKind::configuration; }
+  const config::Diagnostics& diagnostics() const {
+    return is_config() ? result.config.diagnostics : result.tests.diagnostics;
+  }
+  const config::SourceFiles& sources() const {
+    return is_config() ? result.config.sources : result.tests.sources;
+  }
 };
 
 // Diagnostics grouped with the notes that follow them, so deduplication never separates a note
@@ -101,8 +109,9 @@ void merge_sources(config::SourceFiles& into, const config::SourceFiles& from) {
     into.contents.emplace(file, contents);
 }
 
-// Loads each distinct root once and drops roots that another given root pulls in by `include`:
-// their findings are reported as part of that root. In an include cycle the first given wins.
+// Loads each distinct root once, as a configuration or as a policy test file by what it holds,
+// and drops roots that another given root pulls in by `include`: their findings are reported as
+// part of that root. In an include cycle the first given wins.
 std::vector<LoadedRoot> load_roots(const std::vector<std::string>& files) {
   std::vector<LoadedRoot> roots;
   std::set<std::string> given;
@@ -110,8 +119,8 @@ std::vector<LoadedRoot> load_roots(const std::vector<std::string>& files) {
     std::string identity = file_identity(file);
     if (!given.insert(identity).second)
       continue;  // the same file named twice
-    LoadedRoot root{file, std::move(identity), config::load_config(file), {}};
-    for (const auto& entry : root.result.sources.contents) {
+    LoadedRoot root{file, std::move(identity), config::load_config_or_policy_tests(file), {}};
+    for (const auto& entry : root.sources().contents) {
       root.reads.insert(file_identity(entry.first));
     }
     roots.push_back(std::move(root));
@@ -190,9 +199,15 @@ int run_checked(const Options& options, std::ostream& out, std::ostream& err) {
   std::set<std::string> files_checked;
 
   std::vector<LoadedRoot> roots = load_roots(options.files);
+  if (options.test_file && !roots.front().is_config()) {
+    err << "mcpgw lint: --test runs the cases against a configuration or policy file, but "
+        << roots.front().path
+        << " holds test cases ([[case]] tables); usage: mcpgw lint --test CASES POLICY\n";
+    return kExitUsageOrIo;
+  }
   for (const auto& root : roots) {
-    collector.add_all(root.result.diagnostics.items());
-    merge_sources(sources, root.result.sources);
+    collector.add_all(root.diagnostics().items());
+    merge_sources(sources, root.sources());
     files_checked.insert(root.identity);
     files_checked.insert(root.reads.begin(), root.reads.end());
   }
@@ -207,7 +222,7 @@ int run_checked(const Options& options, std::ostream& out, std::ostream& err) {
     for (const auto& entry : cases.sources.contents) {
       files_checked.insert(file_identity(entry.first));
     }
-    const auto& loaded = roots.front().result;
+    const auto& loaded = roots.front().result.config;
     if (loaded.config && loaded.config->policy) {
       for (const auto& outcome : policy::run_tests(*loaded.config->policy, cases.cases)) {
         report.tests.push_back(to_report(outcome));

@@ -215,7 +215,7 @@ std::string decision_text(policy::Effect effect, const std::string& rule) {
   std::string text = policy::to_string(effect);
   if (rule.empty())
     return text + " by the default";
-  return text + " by rule \"" + rule + '"';
+  return text + " by rule '" + rule + "'";
 }
 
 ordered_json diagnostic_json(const Diagnostic& diagnostic) {
@@ -318,7 +318,7 @@ config::Diagnostic test_failure_diagnostic(const TestReport& test) {
   }
   return Diagnostic{
       test.where, Severity::error, std::string(kTestFailedRule),
-      "policy test \"" + test.name + "\" failed: expected " + expected + ", got " + actual};
+      "policy test '" + test.name + "' failed: expected " + expected + ", got " + actual};
 }
 
 std::string summary_line(const Report& report) {

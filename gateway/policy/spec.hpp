@@ -48,7 +48,7 @@ struct PrincipalMatcherSpec {
 };
 
 struct RuleSpec {
-  std::string id;  // unique; generated as "<file>#<index>" when absent
+  std::string id;  // unique; generated as "<file>#rule<index>" when absent
   bool id_generated = false;
   std::string description;
   Effect effect = Effect::allow;

@@ -167,6 +167,34 @@ TEST(LintGolden, EveryInputMatchesItsExpectedTranscript) {
   }
 }
 
+// Bad inputs whose point needs more than one finding; every other one is minimal: it produces
+// exactly one finding (plus any notes explaining it), of the rule it is named after.
+const std::set<std::string> kMultiFindingInputs = {};
+
+struct Finding {
+  std::string severity;
+  std::string rule;
+};
+
+// The findings in a text-format transcript: "file:line:col: severity: message [rule]" lines.
+std::vector<Finding> findings_in(const std::string& transcript) {
+  std::vector<Finding> findings;
+  std::istringstream lines(transcript);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() == '#' || line.front() == ' ' || line.back() != ']')
+      continue;
+    for (const char* severity : {"error", "warning", "note"}) {
+      const std::string marker = std::string(": ") + severity + ": ";
+      const auto open = line.rfind(" [");
+      if (line.find(marker) == std::string::npos || open == std::string::npos)
+        continue;
+      findings.push_back({severity, line.substr(open + 2, line.size() - open - 3)});
+      break;
+    }
+  }
+  return findings;
+}
+
 TEST(LintGolden, EveryBadInputHasAnExpectedFileThatReportsItsRule) {
   InSourceDir in_source;
   std::error_code error;
@@ -192,6 +220,18 @@ TEST(LintGolden, EveryBadInputHasAnExpectedFileThatReportsItsRule) {
         << input.generic_string() << " is clean, but files in tests/lint/bad must have findings";
     EXPECT_NE(lint::find_rule(rule), nullptr)
         << "rule " << rule << " has no description in gateway/lint/rules.cpp (used by SARIF)";
+    const auto findings = findings_in(expected);
+    std::size_t counted = 0;
+    for (const auto& finding : findings) {
+      EXPECT_EQ(finding.rule, rule) << input.generic_string() << " also produces [" << finding.rule
+                                    << "]; make it minimal, or list it in kMultiFindingInputs";
+      if (finding.severity != "note")
+        ++counted;
+    }
+    if (!kMultiFindingInputs.contains(input.generic_string())) {
+      EXPECT_EQ(counted, 1u) << input.generic_string()
+                             << " must produce exactly one finding (notes aside), in text format";
+    }
     ++checked;
   }
   if (checked == 0)
@@ -266,6 +306,23 @@ TEST(LintBinary, ExitCodesEndToEnd) {
   const Outcome example = run_binary({"lint", "examples/gateway.toml"});
   EXPECT_EQ(example.status, kExitOk) << example.out;
   EXPECT_EQ(example.out, "");
+  // `mcpgw lint examples/*.toml`: configurations, fragments and policy test files alike.
+  std::vector<std::string> examples;
+  for (const auto& entry : fs::directory_iterator(kSourceDir / "examples")) {
+    if (entry.path().extension() == ".toml")
+      examples.push_back("examples/" + entry.path().filename().string());
+  }
+  std::sort(examples.begin(), examples.end());
+  ASSERT_GE(examples.size(), 3u);
+  for (const bool strict : {false, true}) {
+    std::vector<std::string> args{"lint"};
+    if (strict)
+      args.emplace_back("--strict");
+    args.insert(args.end(), examples.begin(), examples.end());
+    const Outcome all = run_binary(args);
+    EXPECT_EQ(all.status, kExitOk) << all.out;
+    EXPECT_EQ(all.out, "");
+  }
   const Outcome tests =
       run_binary({"lint", "--test", "examples/policy-tests.toml", "examples/policy.toml"});
   EXPECT_EQ(tests.status, kExitOk) << tests.out;

@@ -180,7 +180,7 @@ TEST_F(ConfigLoader, InvalidEnumValueSuggests) {
   ASSERT_EQ(invalid.size(), 2u) << dump(result.diagnostics);
   EXPECT_EQ(invalid[0].where.line, 2u);
   EXPECT_EQ(invalid[0].where.column, 10u);
-  EXPECT_NE(invalid[0].message.find("did you mean \"allow\"?"), std::string::npos);
+  EXPECT_NE(invalid[0].message.find("did you mean 'allow'?"), std::string::npos);
   EXPECT_EQ(invalid[1].where.line, 4u);
   EXPECT_EQ(invalid[1].message.find("did you mean"), std::string::npos);
 }
@@ -331,6 +331,20 @@ TEST_F(ConfigLoader, BackendTransportChecks) {
   EXPECT_EQ(transport[2].where.line, 10u);
   EXPECT_EQ(transport[2].where.column, 13u);
   EXPECT_EQ(transport[3].where.line, 14u);
+  // Every message names the backend it is about.
+  EXPECT_EQ(transport[0].message,
+            "backend 'both' sets both 'command' (stdio) and 'url' (HTTP); set only one");
+  EXPECT_EQ(transport[1].message,
+            "backend 'neither' needs 'command' (a stdio server) or 'url' (an HTTP server)");
+  EXPECT_EQ(transport[2].message,
+            "backend 'stdio-sse': 'transport' 'sse' needs 'url'; a 'command' backend speaks stdio");
+  EXPECT_EQ(transport[3].message,
+            "backend 'http-env': 'env' applies only to stdio ('command') backends");
+  const auto unnamed = load("[[backend]]\ncommand = [\"a\"]\nurl = \"http://127.0.0.1:1/mcp\"\n");
+  const auto unnamed_transport = with_rule(unnamed.diagnostics, "backend-transport");
+  ASSERT_EQ(unnamed_transport.size(), 1u) << dump(unnamed.diagnostics);
+  EXPECT_EQ(unnamed_transport[0].message,
+            "[[backend]] sets both 'command' (stdio) and 'url' (HTTP); set only one");
 }
 
 TEST_F(ConfigLoader, EmptyCommand) {
@@ -517,7 +531,7 @@ TEST_F(ConfigLoader, ApiKeyChecks) {
   EXPECT_EQ(duplicates[0].where.column, 8u);
   EXPECT_NE(duplicates[0].message.find(path_ + ":2:8"), std::string::npos);
   EXPECT_EQ(duplicates[1].where.line, 9u);
-  EXPECT_NE(duplicates[1].message.find("\"ci\""), std::string::npos);
+  EXPECT_NE(duplicates[1].message.find("'ci'"), std::string::npos);
   const auto hashes = with_rule(result.diagnostics, "invalid-api-key-hash");
   ASSERT_EQ(hashes.size(), 2u) << dump(result.diagnostics);
   EXPECT_EQ(hashes[0].where.line, 12u);
@@ -555,7 +569,7 @@ TEST_F(ConfigLoader, JwtChecks) {
   EXPECT_EQ(missing[2].where.line, 15u);  // no audiences
   EXPECT_TRUE(HasOnly(result.diagnostics, "missing-file", path_, 12, 13));
   EXPECT_TRUE(HasOnly(result.diagnostics, "invalid-value", path_, 13, 15));
-  EXPECT_TRUE(mentions(result.diagnostics, "invalid-value", "did you mean \"RS256\"?"));
+  EXPECT_TRUE(mentions(result.diagnostics, "invalid-value", "did you mean 'RS256'?"));
   EXPECT_TRUE(HasOnly(result.diagnostics, "invalid-duration", path_, 14, 10));
   EXPECT_TRUE(HasOnly(result.diagnostics, "duplicate-issuer", path_, 16, 10));
 }
@@ -674,11 +688,11 @@ TEST_F(ConfigLoader, GeneratedIdsAndClaims) {
   ASSERT_TRUE(result.config) << dump(result.diagnostics);
   const auto& spec = result.config->policy_spec;
   ASSERT_EQ(spec.rules.size(), 3u);
-  EXPECT_EQ(spec.rules[0].id, "gateway.toml#1");
+  EXPECT_EQ(spec.rules[0].id, "gateway.toml#rule1");
   EXPECT_TRUE(spec.rules[0].id_generated);
   EXPECT_EQ(spec.rules[1].id, "named");
   EXPECT_FALSE(spec.rules[1].id_generated);
-  EXPECT_EQ(spec.rules[2].id, "gateway.toml#3");
+  EXPECT_EQ(spec.rules[2].id, "gateway.toml#rule3");
   ASSERT_EQ(spec.rate_limits.size(), 1u);
   EXPECT_EQ(spec.rate_limits[0].id, "gateway.toml#rate_limit1");
   const auto& claims = spec.rules[0].principal.claims;
@@ -729,9 +743,9 @@ TEST_F(ConfigLoader, IncludesAreRelativeToTheIncludingFile) {
   ASSERT_EQ(config.backends.size(), 1u);
   // Depth first: the deepest include's rule comes first.
   ASSERT_EQ(config.policy_spec.rules.size(), 2u);
-  EXPECT_EQ(config.policy_spec.rules[0].id, "policy/more/extra.toml#1");
+  EXPECT_EQ(config.policy_spec.rules[0].id, "policy/more/extra.toml#rule1");
   EXPECT_EQ(config.policy_spec.rules[0].where.file, file("policy/more/extra.toml"));
-  EXPECT_EQ(config.policy_spec.rules[1].id, "policy/main.toml#1");
+  EXPECT_EQ(config.policy_spec.rules[1].id, "policy/main.toml#rule1");
   EXPECT_FALSE(config.is_fragment);
 }
 
@@ -771,6 +785,75 @@ TEST_F(ConfigLoader, IncludeCycleShowsTheChain) {
                        file("a.toml") + " -> " + file("b.toml") + " -> " + file("a.toml")));
   const auto self = load("include = [\"gateway.toml\"]\n");
   EXPECT_TRUE(HasOnly(self.diagnostics, "include-cycle", path_, 1, 12));
+}
+
+// The root is level 0; a chain of includes may go 16 levels below it, and level 17 is refused.
+TEST_F(ConfigLoader, IncludesNestAtMostSixteenLevels) {
+  const auto chain = [&](int levels) {
+    for (int level = 1; level <= levels; ++level) {
+      const std::string next =
+          level < levels ? "include = [\"" + std::to_string(level + 1) + ".toml\"]\n" : "";
+      dir_.write(std::to_string(level) + ".toml",
+                 next + "[[rule]]\nid = \"level" + std::to_string(level) +
+                     "\"\neffect = \"deny\"\ntools = [\"t" + std::to_string(level) + "\"]\n");
+    }
+    return load("include = [\"1.toml\"]\n");
+  };
+  const auto deepest = chain(16);
+  ASSERT_TRUE(deepest.config) << dump(deepest.diagnostics);
+  EXPECT_EQ(deepest.config->files.size(), 17u);
+  EXPECT_EQ(deepest.config->policy_spec.rules.front().id, "level16");
+
+  const auto too_deep = chain(17);
+  EXPECT_TRUE(HasOnly(too_deep.diagnostics, "include-limit", file("16.toml"), 1, 12));
+  EXPECT_EQ(with_rule(too_deep.diagnostics, "include-limit")[0].message,
+            "'" + file("17.toml") +
+                "' would be at include level 17; includes nest at most 16 levels below the root "
+                "file");
+}
+
+// 256 files in all, the root file included.
+TEST_F(ConfigLoader, AtMost256FilesAreRead) {
+  std::string includes = "include = [";
+  for (int i = 1; i <= 256; ++i) {
+    dir_.write("d/" + std::to_string(i) + ".toml", "");
+    includes += (i == 1 ? "\"d/" : ", \"d/") + std::to_string(i) + ".toml\"";
+  }
+  includes += "]\n";
+  const auto result = load(includes);
+  const auto limit = with_rule(result.diagnostics, "include-limit");
+  ASSERT_EQ(limit.size(), 1u) << dump(result.diagnostics);
+  EXPECT_EQ(limit[0].message, "'" + file("d/256.toml") +
+                                  "' would be file 257; a configuration reads at most 256 files, "
+                                  "the root file included");
+  EXPECT_EQ(result.sources.contents.size(), 256u);
+}
+
+TEST_F(ConfigLoader, TestCasesInAConfigurationAreAnError) {
+  const auto mixed = load(
+      "[server]\n"
+      "listen = \"127.0.0.1:8080\"\n"
+      "[[case]]\n"
+      "name = \"x\"\n");
+  EXPECT_TRUE(HasOnly(mixed.diagnostics, "unknown-key", path_, 3, 3));
+  EXPECT_EQ(mixed.diagnostics.items().size(), 1u) << dump(mixed.diagnostics);
+  EXPECT_EQ(mixed.diagnostics.items()[0].message,
+            "'case' does not belong in a configuration: policy decision test cases ([[case]]) go "
+            "in a file of their own, used with `mcpgw lint --test CASES POLICY`");
+  // What serve says when given a test file instead of a configuration.
+  const auto cases_only = load("[[case]]\nname = \"x\"\n");
+  EXPECT_TRUE(HasOnly(cases_only.diagnostics, "unknown-key", path_, 1, 3));
+  EXPECT_EQ(cases_only.diagnostics.items()[0].message,
+            "'" + path_ +
+                "' holds policy decision test cases ([[case]]), not a configuration; run them "
+                "with `mcpgw lint --test " +
+                path_ + " POLICY`");
+  EXPECT_FALSE(cases_only.config);
+  // In an included file, too.
+  dir_.write("rules.toml", "[[case]]\nname = \"x\"\n");
+  const auto included = load("include = [\"rules.toml\"]\n");
+  EXPECT_TRUE(HasOnly(included.diagnostics, "unknown-key", file("rules.toml"), 1, 3));
+  EXPECT_NE(included.diagnostics.items()[0].message.find("does not belong"), std::string::npos);
 }
 
 TEST_F(ConfigLoader, DiamondIncludeIsReadOnce) {

@@ -113,6 +113,27 @@ TEST_F(PolicyTestFile, Diagnostics) {
   EXPECT_EQ(result.cases.size(), 0u);
 }
 
+TEST_F(PolicyTestFile, ConfigurationKeysSayWhereTheyBelong) {
+  const auto result = load(
+      "[server]\n"
+      "listen = \"127.0.0.1:8080\"\n"
+      "[[case]]\n"
+      "name = \"a\"\n"
+      "tool = \"x\"\n"
+      "expect = \"deny\"\n"
+      "[[rules]]\n");
+  const auto unknown = with_rule(result.diagnostics, "unknown-key");
+  ASSERT_EQ(unknown.size(), 2u) << dump(result.diagnostics);
+  EXPECT_EQ(unknown[0].where.line, 1u);
+  EXPECT_EQ(unknown[0].message,
+            "'server' is configuration; a policy test file holds only [[case]] tables (keep the "
+            "configuration in a file of its own)");
+  // Not a configuration key: the usual message, with no suggestion from the configuration.
+  EXPECT_EQ(unknown[1].where.line, 7u);
+  EXPECT_EQ(unknown[1].message, "unknown key 'rules' in the top level");
+  EXPECT_EQ(result.cases.size(), 1u);
+}
+
 TEST_F(PolicyTestFile, EnvironmentExpandsInCases) {
   const auto result = load(
       "[[case]]\nname = \"n\"\ntool = \"${TOOL}\"\nexpect = \"deny\"\n"
@@ -130,6 +151,8 @@ TEST_F(PolicyTestFile, IoAndSyntaxErrors) {
   EXPECT_EQ(with_rule(syntax.diagnostics, "toml-syntax").size(), 1u);
   const auto empty = load("");
   EXPECT_TRUE(HasOnly(empty.diagnostics, "no-test-cases", path_, 1, 1, Severity::warning));
+  const auto empty_array = load("case = []\n");
+  EXPECT_TRUE(HasOnly(empty_array.diagnostics, "no-test-cases", path_, 1, 1, Severity::warning));
   const auto table = load("[case]\nname = \"x\"\n");
   EXPECT_TRUE(HasOnly(table.diagnostics, "wrong-type", path_, 1, 1));
 }

@@ -143,13 +143,13 @@ TEST_F(LintDriver, FileIncludedByAnotherGivenFileIsReportedOnlyAsPartOfIt) {
   write("sub/rules.toml", kShadowedRules);
   EXPECT_EQ(lint(files({"gw.toml"})), 0);
   const std::string as_included = out_;
-  EXPECT_NE(as_included.find("'sub/rules.toml#2'"), std::string::npos) << as_included;
+  EXPECT_NE(as_included.find("'sub/rules.toml#rule2'"), std::string::npos) << as_included;
   EXPECT_NE(as_included.find("1 warning in 2 files\n"), std::string::npos) << as_included;
 
   // Alone, the fragment names its rules differently; given with its includer, it is not
   // reported on its own, whatever the order or spelling of the paths.
   EXPECT_EQ(lint(files({"sub/rules.toml"})), 0);
-  EXPECT_NE(out_.find("'rules.toml#2'"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("'rules.toml#rule2'"), std::string::npos) << out_;
   for (const auto& order :
        std::vector<std::vector<std::string>>{{"gw.toml", "sub/rules.toml"},
                                              {"sub/rules.toml", "gw.toml"},
@@ -262,12 +262,12 @@ TEST_F(LintDriver, PolicyTestsReportFailuresAndCounts) {
   options.test_file = "cases.toml";
   EXPECT_EQ(lint(options), 1);
   EXPECT_EQ(out_,
-            "cases.toml:9:1: error: policy test \"deleting is allowed\" failed: expected allow, "
+            "cases.toml:9:1: error: policy test 'deleting is allowed' failed: expected allow, "
             "got deny by the default [policy-test-failed]\n"
             "    9 | [[case]]\n"
             "      | ^\n"
-            "cases.toml:16:1: error: policy test \"listing is denied\" failed: expected deny, got "
-            "allow by rule \"read-only\" (policy.toml:4:1) [policy-test-failed]\n"
+            "cases.toml:16:1: error: policy test 'listing is denied' failed: expected deny, got "
+            "allow by rule 'read-only' (policy.toml:4:1) [policy-test-failed]\n"
             "   16 | [[case]]\n"
             "      | ^\n"
             "1 passed, 2 failed\n");
@@ -339,6 +339,84 @@ TEST_F(LintDriver, ErrorsInTheCasesFileFailTheRun) {
   options.test_file = "no-such-cases.toml";
   EXPECT_EQ(lint(options), 2);
   EXPECT_NE(out_.find("no-such-cases.toml: error: "), std::string::npos) << out_;
+}
+
+constexpr const char* kCases =
+    "[[case]]\n"
+    "name = \"reading is fine\"\n"
+    "tool = \"get_issue\"\n"
+    "principal = { subject = \"alice\" }\n"
+    "expect = \"allow\"\n"
+    "rule = \"read-only\"\n";
+
+// A policy test file named like any other file is recognised by its [[case]] tables and
+// checked with the test loader; its cases are not run (there is no policy to run them on).
+TEST_F(LintDriver, PolicyTestFilesAmongTheFilesAreCheckedAsTestFiles) {
+  write("policy.toml", kPolicy);
+  write("cases.toml", kCases);
+  for (const bool strict : {false, true}) {
+    Options options = files({"policy.toml", "cases.toml"});
+    options.strict = strict;
+    EXPECT_EQ(lint(options), 0) << out_;
+    EXPECT_EQ(out_, "");
+    EXPECT_EQ(err_, "");
+  }
+  EXPECT_EQ(lint(files({"cases.toml"})), 0) << out_;
+  EXPECT_EQ(out_, "");
+
+  // Its findings are reported like any other file's, and it counts as a checked file.
+  write("bad-cases.toml", std::string(kCases) +
+                              "\n[[case]]\nname = \"reading is fine\"\n"
+                              "tool = \"get_x\"\nexpect = \"alow\"\n");
+  EXPECT_EQ(lint(files({"policy.toml", "bad-cases.toml"})), 1);
+  EXPECT_EQ(out_.rfind("bad-cases.toml:9:8: warning: a case named 'reading is fine' is already "
+                       "defined at bad-cases.toml:2:8 [duplicate-case-name]\n",
+                       0),
+            0u)
+      << out_;
+  EXPECT_NE(out_.find("bad-cases.toml:11:10: error: 'expect': invalid value 'alow'; expected "
+                      "'allow' or 'deny'; did you mean 'allow'? [invalid-value]\n"),
+            std::string::npos)
+      << out_;
+  EXPECT_NE(out_.find("\n1 error, 1 warning in 2 files\n"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("passed"), std::string::npos) << out_;
+
+  Options json = files({"bad-cases.toml"});
+  json.format = OutputFormat::json;
+  EXPECT_EQ(lint(json), 1);
+  const auto document = nlohmann::json::parse(out_, nullptr, false);
+  ASSERT_FALSE(document.is_discarded()) << out_;
+  ASSERT_EQ(document["diagnostics"].size(), 2u) << out_;
+  EXPECT_EQ(document["diagnostics"][1]["rule"], "invalid-value");
+  EXPECT_FALSE(document.contains("tests"));
+}
+
+TEST_F(LintDriver, CasesMixedIntoAConfigurationAreAnError) {
+  write("gw.toml", std::string(kGateway) + "\n" + kCases);
+  EXPECT_EQ(lint(files({"gw.toml"})), 1);
+  EXPECT_EQ(out_,
+            "gw.toml:9:3: error: 'case' does not belong in a configuration: policy decision test "
+            "cases ([[case]]) go in a file of their own, used with `mcpgw lint --test CASES "
+            "POLICY` [unknown-key]\n"
+            "    9 | [[case]]\n"
+            "      |   ^\n"
+            "1 error in 1 file\n");
+}
+
+TEST_F(LintDriver, TestFileInPlaceOfThePolicyIsAUsageError) {
+  write("policy.toml", kPolicy);
+  write("cases.toml", kCases);
+  Options swapped = files({"cases.toml"});
+  swapped.test_file = "policy.toml";
+  std::string err;
+  EXPECT_EQ(lint(swapped, &err), 2);
+  EXPECT_EQ(out_, "");
+  EXPECT_NE(err.find("cases.toml holds test cases"), std::string::npos) << err;
+  // The right way round still runs the cases.
+  Options options = files({"policy.toml"});
+  options.test_file = "cases.toml";
+  EXPECT_EQ(lint(options), 0) << out_;
+  EXPECT_EQ(out_, "1 passed, 0 failed\n");
 }
 
 TEST_F(LintDriver, UsageErrorsExitTwo) {

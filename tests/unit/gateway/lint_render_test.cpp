@@ -133,20 +133,20 @@ TEST(LintExcerpt, WidensTheGutterForLargeLineNumbers) {
 TEST(LintText, PrintsCompilerStyleLinesExcerptsAndASummary) {
   Report report;
   report.diagnostics = {
-      make("gw.toml", 2, 1, Severity::error, "unknown-key", "unknown key \"listn\" in [server]"),
-      make("gw.toml", 3, 7, Severity::warning, "shadowed-rule", "rule \"b\" never decides"),
-      make("gw.toml", 1, 1, Severity::note, "shadowed-rule", "rule \"a\" decides first"),
+      make("gw.toml", 2, 1, Severity::error, "unknown-key", "unknown key 'listn' in [server]"),
+      make("gw.toml", 3, 7, Severity::warning, "shadowed-rule", "rule 'b' never decides"),
+      make("gw.toml", 1, 1, Severity::note, "shadowed-rule", "rule 'a' decides first"),
   };
   report.files_checked = 1;
   const auto sources = sources_with("gw.toml", "[server]\nlistn = \"x\"\nrule = \"b\"\n");
   EXPECT_EQ(text_of(report, sources),
-            "gw.toml:2:1: error: unknown key \"listn\" in [server] [unknown-key]\n"
+            "gw.toml:2:1: error: unknown key 'listn' in [server] [unknown-key]\n"
             "    2 | listn = \"x\"\n"
             "      | ^\n"
-            "gw.toml:3:7: warning: rule \"b\" never decides [shadowed-rule]\n"
+            "gw.toml:3:7: warning: rule 'b' never decides [shadowed-rule]\n"
             "    3 | rule = \"b\"\n"
             "      |       ^\n"
-            "gw.toml:1:1: note: rule \"a\" decides first [shadowed-rule]\n"
+            "gw.toml:1:1: note: rule 'a' decides first [shadowed-rule]\n"
             "    1 | [server]\n"
             "      | ^\n"
             "1 error, 1 warning, 1 note in 1 file\n");
@@ -227,12 +227,12 @@ TEST(LintText, ReportsFailedTestsAndTheirCount) {
   report.tests.push_back(by_default);
   report.files_checked = 2;
   EXPECT_EQ(text_of(report, sources_with("cases.toml", "[[case]]\n\n\n[[case]]\n")),
-            "cases.toml:4:1: error: policy test \"interns cannot delete\" failed: expected deny, "
-            "got allow by rule \"staff-tools\" (policy.toml:12:1) [policy-test-failed]\n"
+            "cases.toml:4:1: error: policy test 'interns cannot delete' failed: expected deny, "
+            "got allow by rule 'staff-tools' (policy.toml:12:1) [policy-test-failed]\n"
             "    4 | [[case]]\n"
             "      | ^\n"
-            "cases.toml:4:1: error: policy test \"anonymous is denied\" failed: expected deny by "
-            "rule \"deny-anonymous\", got deny by the default [policy-test-failed]\n"
+            "cases.toml:4:1: error: policy test 'anonymous is denied' failed: expected deny by "
+            "rule 'deny-anonymous', got deny by the default [policy-test-failed]\n"
             "    4 | [[case]]\n"
             "      | ^\n"
             "1 passed, 2 failed\n");
@@ -242,8 +242,8 @@ TEST(LintText, ExpectedDefaultIsSpelledOut) {
   TestReport test = failed_test();
   test.expected_rule = "";
   EXPECT_EQ(test_failure_diagnostic(test).message,
-            "policy test \"interns cannot delete\" failed: expected deny by the default, got allow "
-            "by rule \"staff-tools\" (policy.toml:12:1)");
+            "policy test 'interns cannot delete' failed: expected deny by the default, got allow "
+            "by rule 'staff-tools' (policy.toml:12:1)");
 }
 
 TEST(LintSummary, PluralisesAndOmitsZeroCounts) {
