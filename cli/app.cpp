@@ -100,7 +100,7 @@ CLI::Option* add_choice_option(CLI::App& command, const std::string& name, std::
 void add_lint(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   auto* lint = app.add_subcommand("lint", "Validate config and policy files, run policy tests");
   lint->add_option("files", parsed.lint.files,
-                   "Config or policy files (with --test: the one policy file)")
+                   "Config, policy or policy test files (with --test: the one policy file)")
       ->type_name("FILE")
       ->required();
   add_choice_option(*lint, "--format", parsed.lint_format, kFormats,

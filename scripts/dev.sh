@@ -56,8 +56,9 @@ case "${1:-}" in
   demo)
     install_missing "${build_packages[@]}" "${test_packages[@]}"
     build build
-    echo "+ mcpgw lint examples/gateway.toml examples/policy.toml"
-    ./build/cli/mcpgw lint examples/gateway.toml examples/policy.toml
+    echo "+ mcpgw lint --strict examples/*.toml"
+    ./build/cli/mcpgw lint --strict examples/*.toml
+    echo "  (no findings: the example config, policy and policy tests are clean)"
     echo "+ mcpgw lint --test examples/policy-tests.toml examples/policy.toml"
     ./build/cli/mcpgw lint --test examples/policy-tests.toml examples/policy.toml
     ;;

@@ -234,18 +234,6 @@ std::string dump(const ordered_json& document, int indent) {
   return document.dump(indent, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-const char* sarif_level(Severity severity) {
-  switch (severity) {
-    case Severity::error:
-      return "error";
-    case Severity::warning:
-      return "warning";
-    case Severity::note:
-      return "note";
-  }
-  return "error";
-}
-
 bool is_unreserved_uri_char(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~' || c == '/';
@@ -445,7 +433,7 @@ void render_sarif(const Report& report, const std::string& tool_version, std::os
     ordered_json result = ordered_json::object();
     result["ruleId"] = rule_id;
     result["ruleIndex"] = position->second;
-    result["level"] = sarif_level(finding.severity);
+    result["level"] = config::to_string(finding.severity);  // SARIF levels share the names
     result["message"] = ordered_json::object();
     result["message"]["text"] = finding.message;
     ordered_json location = ordered_json::object();

@@ -13,7 +13,7 @@ const std::vector<RuleInfo>& known_rules() {
         {"missing-file", "A referenced file or directory does not exist"},
         {"toml-syntax", "The file is not valid TOML"},
         {"nesting-too-deep", "Tables or arrays are nested deeper than the loader accepts"},
-        {"too-many-diagnostics", "Reporting stopped after too many findings in one file"},
+        {"too-many-diagnostics", "Reporting stopped after 1000 findings for one configuration and its includes"},
         {"internal-error", "The loader failed unexpectedly; please report it"},
         // Includes and environment references.
         {"include-cycle", "Files include each other in a cycle"},
@@ -41,7 +41,7 @@ const std::vector<RuleInfo>& known_rules() {
         {"insecure-tls", "TLS certificate verification is disabled"},
         {"duplicate-issuer", "Two JWT sources have the same issuer"},
         {"weak-secret", "An HS256 secret is too short"},
-        {"duplicate-api-key", "Two API keys have the same name"},
+        {"duplicate-api-key", "Two API keys have the same name or the same hash"},
         {"invalid-api-key-hash", "An API key hash is not a SHA-256 hex digest"},
         // Policy.
         {"invalid-pattern", "A glob or regular expression in a policy is invalid"},
@@ -55,7 +55,7 @@ const std::vector<RuleInfo>& known_rules() {
         {"unreachable-rule", "An allow rule that a deny rule always overrides"},
         {"shadowed-rule", "A rule that an earlier rule with the same effect always covers"},
         {"analysis-limit", "The rule analysis stopped early on a very large policy"},
-        {"non-positive-rate-limit", "A rate limit's requests, window or burst is not positive"},
+        {"non-positive-rate-limit", "A rate limit's requests or window is not positive, or its burst is negative"},
         // Policy decision tests.
         {"no-test-cases", "A policy test file defines no [[case]]"},
         {"duplicate-case-name", "Two policy test cases have the same name"},

@@ -146,5 +146,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto second = load_config_text(kVirtualPath, text, options);
   check(same(first.diagnostics, second.diagnostics), "nondeterministic config diagnostics");
+
+  // lint's entry point classifies the file first; for a configuration it must agree exactly.
+  const auto classified = load_config_or_policy_tests_text(kVirtualPath, text, options);
+  if (classified.kind == FileKind::configuration) {
+    check(same(first.diagnostics, classified.config.diagnostics),
+          "classified load disagrees with load_config");
+  } else {
+    check_diagnostics(classified.tests.diagnostics, classified.tests.sources);
+  }
   return 0;
 }
