@@ -16,7 +16,9 @@ const char* to_string(Severity severity) noexcept {
   return "error";
 }
 
-bool Diagnostics::has_errors() const noexcept { return count(Severity::error) > 0; }
+bool Diagnostics::has_errors() const noexcept {
+  return count(Severity::error) > 0;
+}
 
 std::size_t Diagnostics::count(Severity severity) const noexcept {
   return static_cast<std::size_t>(std::count_if(

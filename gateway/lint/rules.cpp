@@ -13,7 +13,8 @@ const std::vector<RuleInfo>& known_rules() {
         {"missing-file", "A referenced file or directory does not exist"},
         {"toml-syntax", "The file is not valid TOML"},
         {"nesting-too-deep", "Tables or arrays are nested deeper than the loader accepts"},
-        {"too-many-diagnostics", "Reporting stopped after 1000 findings for one configuration and its includes"},
+        {"too-many-diagnostics",
+         "Reporting stopped after 1000 findings for one configuration and its includes"},
         {"internal-error", "The loader failed unexpectedly; please report it"},
         // Includes and environment references.
         {"include-cycle", "Files include each other in a cycle"},
@@ -55,7 +56,8 @@ const std::vector<RuleInfo>& known_rules() {
         {"unreachable-rule", "An allow rule that a deny rule always overrides"},
         {"shadowed-rule", "A rule that an earlier rule with the same effect always covers"},
         {"analysis-limit", "The rule analysis stopped early on a very large policy"},
-        {"non-positive-rate-limit", "A rate limit's requests or window is not positive, or its burst is negative"},
+        {"non-positive-rate-limit",
+         "A rate limit's requests or window is not positive, or its burst is negative"},
         // Policy decision tests.
         {"no-test-cases", "A policy test file defines no [[case]]"},
         {"duplicate-case-name", "Two policy test cases have the same name"},

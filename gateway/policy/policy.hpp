@@ -87,12 +87,12 @@ struct Target {
   std::string method;   // e.g. "tools/call"
   std::string backend;  // empty for methods the gateway answers itself
   TargetKind kind = TargetKind::other;
-  std::string name;     // tool or prompt name, or resource URI
+  std::string name;  // tool or prompt name, or resource URI
 };
 
 struct Decision {
   Effect effect = Effect::deny;
-  std::string rule_id;      // the deciding rule; empty when the default decided
+  std::string rule_id;  // the deciding rule; empty when the default decided
   SourceLocation rule_where;
   bool by_default() const noexcept { return rule_id.empty(); }
 };

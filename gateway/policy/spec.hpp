@@ -43,8 +43,8 @@ struct PrincipalMatcherSpec {
   PatternListSpec api_keys;       // the configured name of the API key used
   PatternListSpec cert_subjects;  // mTLS client certificate subject
   std::vector<ClaimMatcherSpec> claims;
-  std::vector<PatternSpec> scopes;     // all listed scopes must be granted
-  std::optional<bool> authenticated;   // false matches only anonymous principals
+  std::vector<PatternSpec> scopes;    // all listed scopes must be granted
+  std::optional<bool> authenticated;  // false matches only anonymous principals
 };
 
 struct RuleSpec {
@@ -52,13 +52,13 @@ struct RuleSpec {
   bool id_generated = false;
   std::string description;
   Effect effect = Effect::allow;
-  PatternListSpec methods;   // JSON-RPC method names, e.g. "tools/call", "resources/*"
-  PatternListSpec backends;  // backend names
-  PatternListSpec tools;     // unprefixed tool names
-  PatternListSpec prompts;   // unprefixed prompt names
-  PatternListSpec resources; // resource URIs (as the backend knows them)
+  PatternListSpec methods;    // JSON-RPC method names, e.g. "tools/call", "resources/*"
+  PatternListSpec backends;   // backend names
+  PatternListSpec tools;      // unprefixed tool names
+  PatternListSpec prompts;    // unprefixed prompt names
+  PatternListSpec resources;  // resource URIs (as the backend knows them)
   PrincipalMatcherSpec principal;
-  SourceLocation where;      // the [[rule]] header
+  SourceLocation where;  // the [[rule]] header
 };
 
 enum class RateLimitScope { principal, principal_tool, backend };
@@ -67,10 +67,10 @@ struct RateLimitSpec {
   std::string id;
   bool id_generated = false;
   RateLimitScope scope = RateLimitScope::principal;
-  std::int64_t requests = 0;      // tokens added per window; must be > 0
-  std::int64_t window_ms = 0;     // must be > 0
-  std::int64_t burst = 0;         // bucket size; 0 means "same as requests"
-  PatternListSpec backends;       // optional filters on what the limit applies to
+  std::int64_t requests = 0;   // tokens added per window; must be > 0
+  std::int64_t window_ms = 0;  // must be > 0
+  std::int64_t burst = 0;      // bucket size; 0 means "same as requests"
+  PatternListSpec backends;    // optional filters on what the limit applies to
   PatternListSpec tools;
   PrincipalMatcherSpec principal;
   SourceLocation where;
@@ -82,7 +82,7 @@ struct RateLimitSpec {
 struct PolicySpec {
   Effect default_effect = Effect::deny;
   SourceLocation default_where;
-  std::vector<RuleSpec> rules;          // in file order, includes flattened depth-first
+  std::vector<RuleSpec> rules;  // in file order, includes flattened depth-first
   std::vector<RateLimitSpec> rate_limits;
 };
 

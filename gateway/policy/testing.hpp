@@ -24,6 +24,7 @@ struct TestOutcome {
   bool passed = false;
 };
 
-std::vector<TestOutcome> run_tests(const CompiledPolicy& policy, const std::vector<TestCase>& cases);
+std::vector<TestOutcome> run_tests(const CompiledPolicy& policy,
+                                   const std::vector<TestCase>& cases);
 
 }  // namespace mcpgw::policy
