@@ -14,29 +14,18 @@
 
 #include <gtest/gtest.h>
 
+#include "repo_files.hpp"
+
 #include "cli/app.hpp"
 
 namespace mcpgw::cli {
 namespace {
 
-std::string source_path(const std::string& relative) {
-  return std::string(MCPGW_SOURCE_DIR) + "/" + relative;
-}
-
-std::string read_text(const std::string& relative) {
-  std::ifstream in(source_path(relative), std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(line);
-  return lines;
-}
+using test_support::have_program;
+using test_support::lines_of;
+using test_support::read_text;
+using test_support::run_command;
+using test_support::source_path;
 
 std::vector<std::string> words_of(const std::string& text) {
   std::vector<std::string> words;
@@ -470,25 +459,6 @@ TEST(DocsDrift, FishCompletionListsExactlyTheRealOptions) {
 }
 
 // --- rendering and syntax -------------------------------------------------------------------
-
-// Runs a shell command; returns its exit status and combined output.
-int run_command(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr)
-    return -1;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
-    output.append(buffer, n);
-  }
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool have_program(const std::string& name) {
-  std::string ignored;
-  return run_command("command -v " + name, ignored) == 0;
-}
 
 TEST(DocsDrift, ManualPagesRenderWithoutWarnings) {
   if (!have_program("groff"))
