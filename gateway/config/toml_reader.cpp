@@ -267,6 +267,23 @@ SourceLocation Reader::locate_in_string(const toml::value<std::string>& node, st
   return where;
 }
 
+template <class T>
+auto TableReader::typed(std::string_view name, bool required, std::string_view expected)
+    -> decltype(std::declval<const toml::node&>().as<T>()) {
+  const auto it = table_.find(name);
+  if (it == table_.end()) {
+    if (required) {
+      missing(name);
+    }
+    return nullptr;
+  }
+  const auto* value = it->second.template as<T>();
+  if (value == nullptr) {
+    reader_.wrong_type(it->first, it->second, expected);
+  }
+  return value;
+}
+
 const toml::key* TableReader::key(std::string_view name) const {
   const auto it = table_.find(name);
   return it == table_.end() ? nullptr : &it->first;
@@ -283,16 +300,8 @@ SourceLocation TableReader::value_where(std::string_view name) const {
 }
 
 std::optional<LocatedString> TableReader::string(std::string_view name, bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return std::nullopt;
-  }
-  const auto* value = it->second.as_string();
+  const auto* value = typed<std::string>(name, required, "a string");
   if (value == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a string");
     return std::nullopt;
   }
   auto expanded = reader_.expand(*value);
@@ -303,32 +312,16 @@ std::optional<LocatedString> TableReader::string(std::string_view name, bool req
 }
 
 std::optional<bool> TableReader::boolean(std::string_view name, bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return std::nullopt;
-  }
-  const auto* value = it->second.as_boolean();
+  const auto* value = typed<bool>(name, required, "a boolean (true or false)");
   if (value == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a boolean (true or false)");
     return std::nullopt;
   }
   return value->get();
 }
 
 std::optional<std::int64_t> TableReader::integer(std::string_view name, bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return std::nullopt;
-  }
-  const auto* value = it->second.as_integer();
+  const auto* value = typed<std::int64_t>(name, required, "an integer");
   if (value == nullptr) {
-    reader_.wrong_type(it->first, it->second, "an integer");
     return std::nullopt;
   }
   return value->get();
@@ -336,16 +329,8 @@ std::optional<std::int64_t> TableReader::integer(std::string_view name, bool req
 
 std::optional<std::vector<LocatedString>> TableReader::string_array(std::string_view name,
                                                                     bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return std::nullopt;
-  }
-  const auto* array = it->second.as_array();
+  const auto* array = typed<toml::array>(name, required, "an array of strings");
   if (array == nullptr) {
-    reader_.wrong_type(it->first, it->second, "an array of strings");
     return std::nullopt;
   }
   std::vector<LocatedString> out;
@@ -375,13 +360,8 @@ std::optional<std::vector<LocatedString>> TableReader::string_array(std::string_
 
 std::optional<std::vector<std::pair<LocatedString, LocatedString>>> TableReader::string_table(
     std::string_view name) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    return std::nullopt;
-  }
-  const auto* table = it->second.as_table();
+  const auto* table = typed<toml::table>(name, false, "a table of strings");
   if (table == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a table of strings");
     return std::nullopt;
   }
   std::vector<std::pair<LocatedString, LocatedString>> out;
@@ -415,30 +395,14 @@ std::optional<std::vector<std::pair<LocatedString, LocatedString>>> TableReader:
 }
 
 const toml::table* TableReader::subtable(std::string_view name, bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return nullptr;
-  }
-  const auto* table = it->second.as_table();
-  if (table == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a table");
-  }
-  return table;
+  return typed<toml::table>(name, required, "a table");
 }
 
 std::vector<const toml::table*> TableReader::table_array(std::string_view name) {
   std::vector<const toml::table*> out;
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    return out;
-  }
-  const auto* array = it->second.as_array();
+  const auto* array =
+      typed<toml::array>(name, false, "an array of tables (write [[" + std::string(name) + "]])");
   if (array == nullptr) {
-    reader_.wrong_type(it->first, it->second,
-                       "an array of tables (write [[" + std::string(name) + "]])");
     return out;
   }
   out.reserve(array->size());
@@ -455,16 +419,8 @@ std::vector<const toml::table*> TableReader::table_array(std::string_view name) 
 }
 
 std::optional<std::int64_t> TableReader::duration(std::string_view name, bool required) {
-  const auto it = table_.find(name);
-  if (it == table_.end()) {
-    if (required) {
-      missing(name);
-    }
-    return std::nullopt;
-  }
-  const auto* value = it->second.as_string();
+  const auto* value = typed<std::string>(name, required, "a duration string such as '10s'");
   if (value == nullptr) {
-    reader_.wrong_type(it->first, it->second, "a duration string such as '10s'");
     return std::nullopt;
   }
   const auto expanded = reader_.expand(*value);

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <toml++/toml.h>
@@ -135,6 +136,12 @@ class TableReader {
   std::optional<std::int64_t> duration(std::string_view key, bool required = false);
 
  private:
+  // The value of type T (toml++'s as<T>()) at `key`, or null after reporting a missing required
+  // key or a wrong type.
+  template <class T>
+  auto typed(std::string_view key, bool required, std::string_view expected)
+      -> decltype(std::declval<const toml::node&>().as<T>());
+
   Reader& reader_;
   const toml::table& table_;
   std::string name_;
