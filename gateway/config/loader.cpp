@@ -95,6 +95,26 @@ std::string location_text(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
 
+// `relative` from `dir`, as the operating system would open it. Dropping "x/.." as text is wrong
+// when x is a symlink (the OS goes to the parent of its target), so a path with ".." is resolved
+// through the file system and shown relative to the working directory; any other path is only
+// tidied (".", repeated separators) and keeps the form the user wrote.
+fs::path join_path(const fs::path& dir, const fs::path& relative) {
+  const fs::path joined = dir / relative;
+  const bool climbs =
+      std::any_of(joined.begin(), joined.end(), [](const fs::path& part) { return part == ".."; });
+  if (!climbs) {
+    return joined.lexically_normal();
+  }
+  std::error_code ec;
+  const fs::path resolved = fs::weakly_canonical(joined, ec);
+  if (ec) {
+    return joined;
+  }
+  const fs::path shown = resolved.lexically_relative(fs::current_path(ec));
+  return ec || shown.empty() ? resolved : shown;
+}
+
 bool has_glob_metacharacters(std::string_view text) {
   return text.find_first_of("*?[") != std::string_view::npos;
 }
@@ -391,7 +411,7 @@ void Loader::include_one(const LocatedString& entry, FileState& file) {
     return;
   }
   const fs::path relative(entry.value);
-  const fs::path joined = (file.dir / relative).lexically_normal();
+  const fs::path joined = join_path(file.dir, relative);
   const auto filename = relative.filename().string();
   if (!has_glob_metacharacters(entry.value)) {
     load_file(joined.string(), entry.where, false);
@@ -470,7 +490,7 @@ std::string Loader::resolve_path(const LocatedString& value, const FileState& fi
     diagnostics_.error(value.where, "invalid-value", "empty path for " + std::string(what));
     return {};
   }
-  const auto resolved = (file.dir / fs::path(value.value)).lexically_normal().string();
+  const auto resolved = join_path(file.dir, fs::path(value.value)).string();
   if (options_.check_files_exist) {
     std::error_code ec;
     const auto status = fs::status(resolved, ec);

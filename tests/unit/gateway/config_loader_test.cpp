@@ -749,6 +749,21 @@ TEST_F(ConfigLoader, IncludesAreRelativeToTheIncludingFile) {
   EXPECT_FALSE(config.is_fragment);
 }
 
+// "../" after a symlinked directory climbs from the link's target, as the OS opens it; a purely
+// textual normalisation would load the file beside the link instead.
+TEST_F(ConfigLoader, ParentReferencesFollowSymlinkedDirectories) {
+  dir_.write("real/shared.toml", "[[rule]]\nid = \"from-real\"\neffect = \"allow\"\n");
+  dir_.write("real/sub/a.toml", "include = [\"../shared.toml\"]\n");
+  dir_.write("root/shared.toml", "[[rule]]\nid = \"beside-link\"\neffect = \"allow\"\n");
+  std::filesystem::create_directory_symlink(dir_.path() / "real" / "sub",
+                                            dir_.path() / "root" / "sub");
+  path_ = dir_.write("root/main.toml", "include = [\"sub/a.toml\"]\n");
+  const auto result = load_config(path_, test_options());
+  ASSERT_TRUE(result.config) << dump(result.diagnostics);
+  ASSERT_EQ(result.config->policy_spec.rules.size(), 1u);
+  EXPECT_EQ(result.config->policy_spec.rules[0].id, "from-real");
+}
+
 TEST_F(ConfigLoader, IncludeGlobsLoadSorted) {
   dir_.write("policy.d/20-b.toml", "[[rule]]\nid = \"b\"\neffect = \"deny\"\ntools = [\"b\"]\n");
   dir_.write("policy.d/10-a.toml", "[[rule]]\nid = \"a\"\neffect = \"deny\"\ntools = [\"a\"]\n");
