@@ -34,7 +34,8 @@ class NdjsonLineSink {
 };
 
 struct NdjsonFramerOptions {
-  // Longest accepted line in bytes, not counting its LF. Real servers send multi-megabyte lines.
+  // Longest accepted line in bytes, not counting its LF (a CR before the LF counts: the limit is
+  // checked as bytes arrive, before the line's end is known). Real servers send multi-MB lines.
   std::size_t max_line_bytes = std::size_t{16} << 20;
 };
 
