@@ -388,6 +388,8 @@ Expected<Message, DecodeError> message_from_value(json&& value, bool in_batch) {
 // should not build a temporary string (or serializer) per member. Invalid UTF-8 in strings the
 // program built is replaced with U+FFFD instead of failing. Uses nlohmann::detail::serializer (what
 // json::dump uses internally; stable across 3.11.x): if it ever moves, fall back to dump().
+static_assert(NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR == 11,
+              "JsonWriter relies on nlohmann::detail::serializer as in 3.11; re-check it");
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out)
