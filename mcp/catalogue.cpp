@@ -1,6 +1,7 @@
 #include "mcp/catalogue.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace mcpgw::mcp {
 
@@ -293,52 +294,41 @@ std::string_view to_string(MethodKind kind) {
   return kind == MethodKind::request ? "request" : "notification";
 }
 
+namespace {
+
+// Name and location of each routing key, in RoutingKeyKind order.
+struct RoutingKeyText {
+  std::string_view name;
+  std::string_view path;
+};
+constexpr RoutingKeyText kRoutingKeyTexts[] = {
+    {"none", ""},
+    {"name", "params.name"},
+    {"uri", "params.uri"},
+    {"ref", "params.ref"},
+    {"task_id", "params.taskId"},
+    {"progress_token", "params.progressToken"},
+    {"request_id", "params.requestId"},
+    {"elicitation_id", "params.elicitationId"},
+    {"subscription_id", "params._meta[\"io.modelcontextprotocol/subscriptionId\"]"},
+};
+static_assert(std::size(kRoutingKeyTexts) ==
+                  static_cast<std::size_t>(RoutingKeyKind::subscription_id) + 1,
+              "one entry per RoutingKeyKind");
+
+const RoutingKeyText& routing_key_text(RoutingKeyKind kind) {
+  const auto index = static_cast<std::size_t>(kind);
+  return index < std::size(kRoutingKeyTexts) ? kRoutingKeyTexts[index] : kRoutingKeyTexts[0];
+}
+
+}  // namespace
+
 std::string_view to_string(RoutingKeyKind kind) {
-  switch (kind) {
-    case RoutingKeyKind::none:
-      return "none";
-    case RoutingKeyKind::name:
-      return "name";
-    case RoutingKeyKind::uri:
-      return "uri";
-    case RoutingKeyKind::ref:
-      return "ref";
-    case RoutingKeyKind::task_id:
-      return "task_id";
-    case RoutingKeyKind::progress_token:
-      return "progress_token";
-    case RoutingKeyKind::request_id:
-      return "request_id";
-    case RoutingKeyKind::elicitation_id:
-      return "elicitation_id";
-    case RoutingKeyKind::subscription_id:
-      return "subscription_id";
-  }
-  return "none";
+  return routing_key_text(kind).name;
 }
 
 std::string_view routing_key_path(RoutingKeyKind kind) {
-  switch (kind) {
-    case RoutingKeyKind::none:
-      return "";
-    case RoutingKeyKind::name:
-      return "params.name";
-    case RoutingKeyKind::uri:
-      return "params.uri";
-    case RoutingKeyKind::ref:
-      return "params.ref";
-    case RoutingKeyKind::task_id:
-      return "params.taskId";
-    case RoutingKeyKind::progress_token:
-      return "params.progressToken";
-    case RoutingKeyKind::request_id:
-      return "params.requestId";
-    case RoutingKeyKind::elicitation_id:
-      return "params.elicitationId";
-    case RoutingKeyKind::subscription_id:
-      return "params._meta[\"io.modelcontextprotocol/subscriptionId\"]";
-  }
-  return "";
+  return routing_key_text(kind).path;
 }
 
 std::string_view to_string(RefType type) {
