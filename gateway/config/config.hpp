@@ -32,6 +32,8 @@ struct ServerConfig {
   std::string host;  // parsed from listen
   std::uint16_t port = 8080;
   std::string path = "/mcp";
+  std::string sse_path = "/sse";          // legacy HTTP+SSE front end: the GET stream
+  std::string message_path = "/message";  // legacy HTTP+SSE front end: where clients POST
   std::string separator = "__";
   PrefixMode prefix = PrefixMode::automatic;
   std::vector<std::string> allowed_hosts;    // empty: defaults derived from listen
@@ -42,11 +44,20 @@ struct ServerConfig {
   std::uint32_t max_sessions = 10000;
   std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
   std::chrono::milliseconds request_timeout{60 * 1000};
+  std::uint32_t max_requests_per_session = 64;  // client requests in flight per session
+  std::uint32_t stream_replay_events = 256;     // SSE events kept per stream for Last-Event-ID
+  std::chrono::milliseconds drain_timeout{10 * 1000};  // on SIGTERM/SIGINT
   std::optional<TlsListenerConfig> tls;
   SourceLocation where;
 };
 
 enum class BackendTransport { stdio, streamable_http, sse };
+
+// per_session: every client session gets its own upstream session (a process for stdio), so
+// server-to-client requests have exactly one owner. shared: one upstream session serves every
+// client; ids are rewritten, and a backend request is routed to the one client session with a
+// request in flight to it, or refused when that is ambiguous.
+enum class SessionMode { per_session, shared };
 
 struct BackendConfig {
   std::string name;
@@ -62,6 +73,13 @@ struct BackendConfig {
   bool tls_verify = true;
   std::string ca_file;
   std::chrono::milliseconds timeout{60 * 1000};
+  SessionMode session_mode = SessionMode::per_session;
+  bool fail_closed =
+      false;  // true: while this backend is down, lists fail instead of being partial
+  std::chrono::milliseconds restart_backoff{250};  // first restart delay, doubled each time
+  std::chrono::milliseconds restart_backoff_max{30 * 1000};
+  std::chrono::milliseconds connect_timeout{10 * 1000};  // HTTP connect + TLS handshake
+  std::chrono::milliseconds shutdown_grace{5 * 1000};    // stdio: after closing stdin, after TERM
   SourceLocation where;
   SourceLocation name_where;
 };

@@ -1,0 +1,75 @@
+// The HTTP front ends on one listener: Streamable HTTP at `path` (protocol versions 2025-03-26
+// to 2025-11-25) and the legacy HTTP+SSE transport (2024-11-05) at `sse_path` + `message_path`.
+// It owns the client sessions' transport state (session ids, streams, replay buffers, expiry)
+// and hands decoded messages to a server::Service. Beast and Asio stay in the .cpp files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.hpp"
+#include "gateway/server/service.hpp"
+#include "mcp/expected.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace mcpgw::front {
+
+struct HttpFrontOptions {
+  std::string host = "127.0.0.1";  // what to bind: a name, an IPv4 or IPv6 literal
+  std::uint16_t port = 0;          // 0: an ephemeral port
+  std::string path = "/mcp";
+  std::string sse_path = "/sse";  // "" disables the legacy front end
+  std::string message_path = "/message";
+  // Host header values accepted; empty: derived from the bound address (loopback names and
+  // literals with the bound port), which is what makes DNS rebinding fail. "*" accepts any.
+  std::vector<std::string> allowed_hosts;
+  // Origin values accepted when an Origin header is present; empty: loopback origins only.
+  std::vector<std::string> allowed_origins;
+  std::uint64_t max_body_bytes = 4u << 20;
+  std::uint64_t max_header_bytes = 64u << 10;
+  std::uint32_t max_sessions = 10000;
+  std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
+  std::uint32_t max_requests_per_session = 64;
+  std::uint32_t stream_replay_events = 256;
+  std::uint64_t max_stream_queue_bytes = 32u << 20;     // per SSE stream towards a slow client
+  std::chrono::milliseconds sse_retry{1000};            // the `retry:` field of priming events
+  std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams
+  // Client headers (lower-case) passed to Session::handle_request in RequestContext.
+  std::vector<std::string> forward_headers;
+};
+
+// Fills the options from the [server] table (listen, paths, limits, allow-lists) and the union
+// of every backend's forward_headers.
+HttpFrontOptions http_front_options(const config::Config& config);
+
+struct FrontStats {
+  std::uint64_t sessions_open = 0;
+  std::uint64_t sessions_expired = 0;
+  std::uint64_t events_dropped = 0;  // server messages dropped because a stream queue was full
+};
+
+class HttpFront {
+ public:
+  virtual ~HttpFront() = default;
+  // Binds and starts accepting; returns the bound port, or why binding failed.
+  virtual mcp::Expected<std::uint16_t, std::string> listen() = 0;
+  // Stops accepting new connections; requests in progress continue.
+  virtual void stop_accepting() = 0;
+  // Closes every session (Session::close()) and connection; `done` runs when all are gone.
+  virtual void shutdown(std::function<void()> done) = 0;
+  // Requests received but not yet answered, across all sessions (for draining).
+  virtual std::size_t requests_in_flight() const = 0;
+  virtual FrontStats stats() const = 0;
+};
+
+std::unique_ptr<HttpFront> make_http_front(boost::asio::io_context& context,
+                                           server::Service& service, HttpFrontOptions options);
+
+}  // namespace mcpgw::front

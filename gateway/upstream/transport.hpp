@@ -1,0 +1,112 @@
+// A raw message pipe to one backend, for one upstream MCP session: a child process speaking
+// NDJSON on stdio, a Streamable HTTP endpoint, or a legacy HTTP+SSE endpoint. It moves
+// messages and reports failures; the MCP handshake, id rewriting, timeouts and restarts are the
+// upstream Client's job (client.hpp), identical for every transport.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/config/config.hpp"
+#include "mcp/jsonrpc.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace mcpgw::upstream {
+
+struct TransportError {
+  enum class Kind {
+    spawn_failed,     // stdio: the program could not be started
+    connect_failed,   // HTTP: DNS, TCP or TLS failure (certificate verification included)
+    exited,           // stdio: the process ended
+    disconnected,     // the connection or stream ended before it should have
+    http_status,      // HTTP: an unexpected status; see http_status
+    session_expired,  // HTTP: 404 for a request that carried Mcp-Session-Id
+    bad_message,      // the backend sent something that is not JSON-RPC (logged, skipped)
+    too_large,        // a line, body or SSE event over the configured limit
+    timeout,          // connect or read timeout of the transport itself
+  };
+  Kind kind = Kind::disconnected;
+  std::string message;  // for logs and error data; never shown to clients verbatim
+  int http_status = 0;
+};
+
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // A message from the backend. When it arrived on the response stream of one of our requests
+  // (Streamable HTTP POST answered with SSE), `request_stream` is that request's id: the
+  // message belongs to that request (its progress, its sampling request).
+  virtual void on_message(mcp::Message message,
+                          const std::optional<mcp::RequestId>& request_stream) = 0;
+  // Sending this request failed at the transport level; no response will come for it.
+  virtual void on_send_failed(const mcp::RequestId& request_id, const TransportError& error) = 0;
+  // The transport is gone for good (process exited, SSE stream lost and not resumable).
+  // Nothing arrives after this; the Client decides whether to start a new transport.
+  virtual void on_closed(const TransportError& error) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Starts the pipe (spawns the process, opens the legacy SSE stream). Messages sent before it
+  // is up are queued in order.
+  virtual void start(TransportHandler& handler) = 0;
+  // Sends a request, notification or response. Never blocks; keeps order per transport.
+  virtual void send(mcp::Message message) = 0;
+  // Streamable HTTP: the version negotiated by initialize, sent as MCP-Protocol-Version on
+  // later requests; after it is set, the standalone GET stream is opened (a 405 is accepted
+  // as "no stream"). No-op for other transports.
+  virtual void on_initialized(const std::string& protocol_version) = 0;
+  // Streamable HTTP: forget the backend session (after session_expired) so the next
+  // initialize starts a new one. No-op for other transports.
+  virtual void reset_session() = 0;
+  // Streamable HTTP: the backend's Mcp-Session-Id ("" when none); for logs and, later,
+  // sealed session tokens.
+  virtual std::string session_id() const = 0;
+  // Ends the pipe: stdio closes stdin, then SIGTERM, then SIGKILL after the configured grace;
+  // HTTP sends DELETE for its session and closes its streams. `done` runs once everything is
+  // released (the process reaped). No handler call happens after close() is called.
+  virtual void close(std::function<void()> done) = 0;
+};
+
+// Shared per-backend resources (keep-alive pool, TLS context) and the recipe for new
+// transports. One factory per configured backend, created at startup.
+class TransportFactory {
+ public:
+  virtual ~TransportFactory() = default;
+  virtual std::unique_ptr<Transport> create() = 0;
+  // Releases pooled connections; called once at shutdown.
+  virtual void shutdown() = 0;
+};
+
+struct TransportLimits {
+  std::uint64_t max_line_bytes = 16u << 20;       // stdio
+  std::uint64_t max_sse_event_bytes = 16u << 20;  // HTTP
+  std::uint64_t max_body_bytes = 64u << 20;       // HTTP JSON responses
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds shutdown_grace{5000};  // stdio: after closing stdin, and after TERM
+};
+
+// Factories; they log through spdlog with the backend's name. Defined next to each transport.
+std::unique_ptr<TransportFactory> make_stdio_transport_factory(boost::asio::io_context& context,
+                                                               const config::BackendConfig& backend,
+                                                               const TransportLimits& limits);
+std::unique_ptr<TransportFactory> make_streamable_http_transport_factory(
+    boost::asio::io_context& context, const config::BackendConfig& backend,
+    const TransportLimits& limits);
+std::unique_ptr<TransportFactory> make_sse_transport_factory(boost::asio::io_context& context,
+                                                             const config::BackendConfig& backend,
+                                                             const TransportLimits& limits);
+// Picks by backend.transport.
+std::unique_ptr<TransportFactory> make_transport_factory(boost::asio::io_context& context,
+                                                         const config::BackendConfig& backend,
+                                                         const TransportLimits& limits);
+
+}  // namespace mcpgw::upstream
