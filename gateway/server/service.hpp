@@ -48,6 +48,10 @@ class ResponseStream {
   // Ends the stream without a response: after the client cancelled the request, which
   // therefore must not be answered. Call instead of finish().
   virtual void abandon() = 0;
+  // Closes the client's connection for this stream but keeps the stream resumable (SEP-1699
+  // polling): later send()/finish() go to the stream's replay buffer, and a GET with
+  // Last-Event-ID receives them. No-op where the transport has no resumable streams.
+  virtual void disconnect() = 0;
 };
 
 // Facts about the request a session may use (forwarded headers now; the principal later).
