@@ -50,6 +50,7 @@ constexpr std::size_t kMinToolNameRoom = 16;
 constexpr std::array<std::string_view, 3> kPrefixModes = {"auto", "always", "never"};
 constexpr std::array<std::string_view, 2> kEffects = {"allow", "deny"};
 constexpr std::array<std::string_view, 3> kTransports = {"stdio", "http", "sse"};
+constexpr std::array<std::string_view, 2> kSessionModes = {"per_session", "shared"};
 constexpr std::array<std::string_view, 3> kScopes = {"principal", "principal_tool", "backend"};
 constexpr std::array<std::string_view, 2> kTlsVersions = {"1.2", "1.3"};
 constexpr std::array<std::string_view, 10> kJwtAlgorithms = {
@@ -514,7 +515,8 @@ void Loader::read_server(TableReader& server, FileState& file) {
   out.where = server.where();
   server.check_keys({"listen", "path", "separator", "prefix", "allowed_hosts", "allowed_origins",
                      "max_body_bytes", "max_sse_event_bytes", "max_line_bytes", "max_sessions",
-                     "session_idle_timeout", "request_timeout", "tls"});
+                     "session_idle_timeout", "request_timeout", "tls", "sse_path", "message_path",
+                     "max_requests_per_session", "stream_replay_events", "drain_timeout"});
 
   if (const auto listen = server.string("listen")) {
     auto address = parse_listen(listen->value);
@@ -530,16 +532,35 @@ void Loader::read_server(TableReader& server, FileState& file) {
     out.host = address->host;
     out.port = address->port;
   }
-  if (const auto path = server.string("path")) {
-    const bool ok = !path->value.empty() && path->value.front() == '/' &&
-                    path->value.find_first_of("?# \t\r\n") == std::string::npos;
+  const auto url_path = [&](std::string_view key, std::string& target, bool may_be_empty) {
+    const auto path = server.string(key);
+    if (!path) {
+      return;
+    }
+    const bool ok = (may_be_empty && path->value.empty()) ||
+                    (!path->value.empty() && path->value.front() == '/' &&
+                     path->value.find_first_of("?# \t\r\n") == std::string::npos);
     if (ok) {
-      out.path = path->value;
+      target = path->value;
     } else {
       reader.error(path->where, "invalid-value",
-                   "'path': " + quote(path->value) +
+                   quote(key) + ": " + quote(path->value) +
                        " is not a URL path; it must start with '/' and contain no query");
     }
+  };
+  url_path("path", out.path, false);
+  url_path("sse_path", out.sse_path, true);
+  url_path("message_path", out.message_path, false);
+  const auto clashes = [&](std::string_view key, const std::string& a, const std::string& b) {
+    if (!a.empty() && a == b) {
+      reader.error(server.value_where(key), "invalid-value",
+                   quote(key) + ": " + quote(a) + " is already used by another endpoint");
+    }
+  };
+  clashes("sse_path", out.sse_path, out.path);
+  clashes("message_path", out.message_path, out.path);
+  if (!out.sse_path.empty()) {
+    clashes("message_path", out.message_path, out.sse_path);
   }
   if (const auto separator = server.string("separator")) {
     if (is_valid_separator(separator->value)) {
@@ -605,6 +626,12 @@ void Loader::read_server(TableReader& server, FileState& file) {
   if (const auto value = positive("max_sessions", std::numeric_limits<std::uint32_t>::max())) {
     out.max_sessions = static_cast<std::uint32_t>(*value);
   }
+  if (const auto value = positive("max_requests_per_session", 1u << 20)) {
+    out.max_requests_per_session = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto value = positive("stream_replay_events", 1u << 20)) {
+    out.stream_replay_events = static_cast<std::uint32_t>(*value);
+  }
   const auto timeout = [&](std::string_view key) -> std::optional<std::chrono::milliseconds> {
     const auto ms = server.duration(key);
     if (!ms) {
@@ -622,6 +649,9 @@ void Loader::read_server(TableReader& server, FileState& file) {
   }
   if (const auto value = timeout("request_timeout")) {
     out.request_timeout = *value;
+  }
+  if (const auto value = timeout("drain_timeout")) {
+    out.drain_timeout = *value;
   }
   if (const auto* tls = server.subtable("tls")) {
     TableReader table(reader, *tls, "[server.tls]");
@@ -850,7 +880,9 @@ void Loader::read_api_key(TableReader& key) {
 void Loader::read_backend(TableReader& backend, FileState& file) {
   Reader& reader = backend.reader();
   backend.check_keys({"name", "command", "env", "cwd", "url", "headers", "transport",
-                      "forward_headers", "tls_verify", "ca_file", "timeout"});
+                      "forward_headers", "tls_verify", "ca_file", "timeout", "session_mode",
+                      "fail_closed", "restart_backoff", "restart_backoff_max", "connect_timeout",
+                      "shutdown_grace"});
   BackendConfig out;
   out.where = backend.where();
   if (const auto name = backend.string("name", true)) {
@@ -918,6 +950,8 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   only_for("forward_headers", has_url, "HTTP ('url')");
   only_for("tls_verify", has_url, "HTTP ('url')");
   only_for("ca_file", has_url, "HTTP ('url')");
+  only_for("connect_timeout", has_url, "HTTP ('url')");
+  only_for("shutdown_grace", has_command, "stdio ('command')");
 
   if (const auto command = backend.string_array("command")) {
     if (command->empty()) {
@@ -1002,13 +1036,33 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   if (const auto ca_file = backend.string("ca_file")) {
     out.ca_file = resolve_path(*ca_file, file, "CA file");
   }
-  if (const auto timeout = backend.duration("timeout")) {
-    if (*timeout <= 0) {
-      reader.error(backend.value_where("timeout"), "invalid-duration",
-                   "'timeout': must be greater than zero");
-    } else {
-      out.timeout = std::chrono::milliseconds(*timeout);
+  const auto positive_duration = [&](std::string_view key, std::chrono::milliseconds& target) {
+    if (const auto value = backend.duration(key)) {
+      if (*value <= 0) {
+        reader.error(backend.value_where(key), "invalid-duration",
+                     quote(key) + ": must be greater than zero");
+      } else {
+        target = std::chrono::milliseconds(*value);
+      }
     }
+  };
+  positive_duration("timeout", out.timeout);
+  positive_duration("restart_backoff", out.restart_backoff);
+  positive_duration("restart_backoff_max", out.restart_backoff_max);
+  positive_duration("connect_timeout", out.connect_timeout);
+  positive_duration("shutdown_grace", out.shutdown_grace);
+  if (out.restart_backoff > out.restart_backoff_max) {
+    reader.error(
+        backend.value_where(backend.has("restart_backoff") ? "restart_backoff"
+                                                           : "restart_backoff_max"),
+        "invalid-duration",
+        "'restart_backoff' must not exceed 'restart_backoff_max' for backend " + quote(out.name));
+  }
+  if (const auto mode = enum_value(backend, "session_mode", kSessionModes)) {
+    out.session_mode = *mode == 0 ? SessionMode::per_session : SessionMode::shared;
+  }
+  if (const auto fail_closed = backend.boolean("fail_closed")) {
+    out.fail_closed = *fail_closed;
   }
   config_.backends.push_back(std::move(out));
 }

@@ -1310,3 +1310,90 @@ TEST_F(ConfigLoader, MutatedConfigsNeverThrow) {
 
 }  // namespace
 }  // namespace mcpgw::config
+
+namespace mcpgw::config {
+namespace {
+
+// --- serve keys: legacy endpoints, limits, backend lifecycle ------------------------------------
+
+class ServeKeys : public ::testing::Test {
+ protected:
+  LoadResult load(const std::string& text) {
+    path_ = dir_.write("gateway.toml", text);
+    return load_config(path_, test_support::test_options());
+  }
+  test_support::TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(ServeKeys, DefaultsAndExplicitValuesReachTheConfig) {
+  const auto defaults = load("[[backend]]\nname = \"a\"\ncommand = [\"x\"]\n");
+  ASSERT_TRUE(defaults.config) << test_support::dump(defaults.diagnostics);
+  EXPECT_EQ(defaults.config->server.sse_path, "/sse");
+  EXPECT_EQ(defaults.config->server.message_path, "/message");
+  EXPECT_EQ(defaults.config->backends[0].session_mode, SessionMode::per_session);
+  EXPECT_FALSE(defaults.config->backends[0].fail_closed);
+
+  const auto result = load(
+      "[server]\n"
+      "sse_path = \"\"\n"
+      "message_path = \"/legacy/post\"\n"
+      "max_requests_per_session = 8\n"
+      "stream_replay_events = 1000\n"
+      "drain_timeout = \"2s\"\n"
+      "[[backend]]\n"
+      "name = \"local\"\n"
+      "command = [\"x\"]\n"
+      "session_mode = \"shared\"\n"
+      "fail_closed = true\n"
+      "restart_backoff = \"100ms\"\n"
+      "restart_backoff_max = \"1s\"\n"
+      "shutdown_grace = \"3s\"\n"
+      "[[backend]]\n"
+      "name = \"remote\"\n"
+      "url = \"http://127.0.0.1:9/mcp\"\n"
+      "connect_timeout = \"750ms\"\n");
+  ASSERT_TRUE(result.config) << test_support::dump(result.diagnostics);
+  const auto& server = result.config->server;
+  EXPECT_EQ(server.sse_path, "");
+  EXPECT_EQ(server.message_path, "/legacy/post");
+  EXPECT_EQ(server.max_requests_per_session, 8u);
+  EXPECT_EQ(server.stream_replay_events, 1000u);
+  EXPECT_EQ(server.drain_timeout, std::chrono::seconds(2));
+  const auto& local = result.config->backends[0];
+  EXPECT_EQ(local.session_mode, SessionMode::shared);
+  EXPECT_TRUE(local.fail_closed);
+  EXPECT_EQ(local.restart_backoff, std::chrono::milliseconds(100));
+  EXPECT_EQ(local.restart_backoff_max, std::chrono::seconds(1));
+  EXPECT_EQ(local.shutdown_grace, std::chrono::seconds(3));
+  EXPECT_EQ(result.config->backends[1].connect_timeout, std::chrono::milliseconds(750));
+}
+
+TEST_F(ServeKeys, BadValuesAreReportedWhereTheyAre) {
+  const auto clash = load("[server]\npath = \"/mcp\"\nsse_path = \"/mcp\"\n");
+  EXPECT_TRUE(test_support::HasOnly(clash.diagnostics, "invalid-value", path_, 3, 12))
+      << test_support::dump(clash.diagnostics);
+
+  const auto mode =
+      load("[[backend]]\nname = \"a\"\ncommand = [\"x\"]\nsession_mode = \"pooled\"\n");
+  EXPECT_TRUE(test_support::HasOnly(mode.diagnostics, "invalid-value", path_, 4, 16))
+      << test_support::dump(mode.diagnostics);
+
+  const auto backoff = load(
+      "[[backend]]\nname = \"a\"\ncommand = [\"x\"]\nrestart_backoff = \"1m\"\n"
+      "restart_backoff_max = \"1s\"\n");
+  EXPECT_TRUE(test_support::HasOnly(backoff.diagnostics, "invalid-duration", path_, 4, 19))
+      << test_support::dump(backoff.diagnostics);
+
+  const auto wrong_transport =
+      load("[[backend]]\nname = \"a\"\ncommand = [\"x\"]\nconnect_timeout = \"1s\"\n");
+  EXPECT_TRUE(test_support::HasOnly(wrong_transport.diagnostics, "backend-transport", path_, 4, 1))
+      << test_support::dump(wrong_transport.diagnostics);
+
+  const auto zero = load("[server]\nmax_requests_per_session = 0\n");
+  EXPECT_TRUE(test_support::HasOnly(zero.diagnostics, "invalid-value", path_, 2, 28))
+      << test_support::dump(zero.diagnostics);
+}
+
+}  // namespace
+}  // namespace mcpgw::config
