@@ -91,6 +91,9 @@ struct TransportLimits {
   std::uint64_t max_sse_event_bytes = 16u << 20;  // HTTP
   std::uint64_t max_body_bytes = 64u << 20;       // HTTP JSON responses
   std::chrono::milliseconds connect_timeout{10000};
+  // HTTP: a response or SSE stream that delivers no byte for this long is dropped (keep-alive
+  // comments count as bytes). Request timeouts are the Client's.
+  std::chrono::milliseconds stream_idle_timeout{5 * 60 * 1000};
   std::chrono::milliseconds shutdown_grace{5000};  // stdio: after closing stdin, and after TERM
 };
 
