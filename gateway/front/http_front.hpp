@@ -43,6 +43,13 @@ struct HttpFrontOptions {
   std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams
   // Client headers (lower-case) passed to Session::handle_request in RequestContext.
   std::vector<std::string> forward_headers;
+  // Connections open at once; more are refused with 503 and closed.
+  std::uint32_t max_connections = 4096;
+  // A request's head and body must arrive within this (slowloris); also how long an idle
+  // keep-alive connection waits for its next request.
+  std::chrono::milliseconds read_timeout{30000};
+  // One write to a client (a response, an SSE batch) must finish within this.
+  std::chrono::milliseconds write_timeout{30000};
 };
 
 // Fills the options from the [server] table (listen, paths, limits, allow-lists) and the union
