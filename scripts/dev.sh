@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for setting up, building and checking mcpgw on Debian 12.
-#   scripts/dev.sh demo        install what is missing, build, run the bundled example
+#   scripts/dev.sh demo        install what is missing, build, run mcpgw serve on the demo config
 #   scripts/dev.sh test        install what is missing, build, run every test (ctest)
 #   scripts/dev.sh asan        the same tests in an ASan/UBSan build (build-asan/)
 #   scripts/dev.sh fuzz [ARGS] install clang, then run scripts/fuzz.sh ARGS (build-fuzz/)
@@ -41,6 +41,11 @@ build() {  # build DIR [cmake args...]
   cmake --build "$dir" -j "$(nproc)"
 }
 
+install_peers() {  # Node 22 and the npm test peers, into .cache/peers
+  command -v npm >/dev/null || install_missing nodejs npm
+  bash scripts/peers.sh
+}
+
 run_tests() {  # run_tests DIR
   ctest --test-dir "$1" --output-on-failure -j "$(nproc)" --timeout 300
 }
@@ -56,19 +61,17 @@ case "${1:-}" in
   demo)
     install_missing "${build_packages[@]}" "${test_packages[@]}"
     build build
-    echo "+ mcpgw lint --strict examples/*.toml"
-    ./build/cli/mcpgw lint --strict examples/*.toml
-    echo "  (no findings: the example config, policy and policy tests are clean)"
-    echo "+ mcpgw lint --test examples/policy-tests.toml examples/policy.toml"
-    ./build/cli/mcpgw lint --test examples/policy-tests.toml examples/policy.toml
+    bash scripts/demo.sh
     ;;
   test)
     install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_peers
     build build
     run_tests build
     ;;
   asan)
     install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_peers
     build build-asan -DMCPGW_SANITIZE=ON -DMCPGW_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
     ;;
