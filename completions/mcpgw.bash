@@ -3,10 +3,10 @@
 
 # Options per subcommand ("global" is before the subcommand). Kept in step with the CLI by
 # tests/unit/cli/docs_drift_test.cpp.
-_mcpgw_subcommands="lint serve inspect replay"
+_mcpgw_subcommands="serve lint inspect replay"
 _mcpgw_global_options="-h --help --version"
 _mcpgw_lint_options="-h --help --format --strict --test --color"
-_mcpgw_serve_options="-h --help"
+_mcpgw_serve_options="-h --help -c --config --stdio --listen --log-level --log-format --print-demo-config"
 _mcpgw_inspect_options="-h --help"
 _mcpgw_replay_options="-h --help"
 
@@ -42,7 +42,7 @@ _mcpgw() {
     local subcommand="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            lint | serve | inspect | replay)
+            serve | lint | inspect | replay)
                 subcommand=${words[i]}
                 break
                 ;;
@@ -74,7 +74,29 @@ _mcpgw() {
                 _mcpgw_files "$cur"
             fi
             ;;
-        serve | inspect | replay)
+        serve)
+            case $prev in
+                -c | --config)
+                    _mcpgw_files "$cur"
+                    return
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "info trace debug warn error off" -- "$cur"))
+                    return
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
+                    return
+                    ;;
+                --listen)
+                    # HOST:PORT: nothing sensible to offer.
+                    COMPREPLY=()
+                    return
+                    ;;
+            esac
+            COMPREPLY=($(compgen -W "$_mcpgw_serve_options" -- "$cur"))
+            ;;
+        inspect | replay)
             local options_var="_mcpgw_${subcommand}_options"
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "${!options_var}" -- "$cur"))
