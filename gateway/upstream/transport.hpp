@@ -95,6 +95,9 @@ struct TransportLimits {
   // comments count as bytes). Request timeouts are the Client's.
   std::chrono::milliseconds stream_idle_timeout{5 * 60 * 1000};
   std::chrono::milliseconds shutdown_grace{5000};  // stdio: after closing stdin, and after TERM
+  // stdio: output waiting for the child to read it; more means the backend stopped reading and
+  // is treated as failed. At least max_line_bytes + 1 is used.
+  std::uint64_t max_write_queue_bytes = 64u << 20;
 };
 
 // Factories; they log through spdlog with the backend's name. Defined next to each transport.
