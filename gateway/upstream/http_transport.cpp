@@ -1,0 +1,554 @@
+// The Streamable HTTP upstream transport (MCP 2025-03-26 .. 2025-11-25), client side: one POST
+// per message, JSON or SSE answers relayed event by event, the backend session
+// (Mcp-Session-Id, MCP-Protocol-Version), SSE resumption with Last-Event-ID (SEP-1699 polling),
+// the standalone GET stream, and DELETE on close.
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "gateway/upstream/http_client.hpp"
+#include "gateway/upstream/transport.hpp"
+
+namespace mcpgw::upstream {
+
+namespace {
+
+using http::CancelGroup;
+using http::Exchange;
+using http::HttpBackend;
+using http::HttpError;
+namespace net = http::net;
+namespace bhttp = http::bhttp;
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxSessionIdBytes = 1024;
+constexpr std::size_t kMaxQueuedBeforeStart = 4096;
+// Resuming a request's stream: resumptions in a row that bring no new event, and in all.
+constexpr std::uint32_t kMaxResumeFailures = 5;
+constexpr std::uint32_t kMaxResumes = 1000;
+constexpr std::chrono::milliseconds kDefaultRetry{1000};  // when the backend sent no retry:
+
+// Visible ASCII only, as the spec requires; anything else is not sent back.
+bool valid_session_id(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxSessionIdBytes &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           const auto byte = static_cast<unsigned char>(c);
+           return byte >= 0x21 && byte <= 0x7e;
+         });
+}
+
+std::chrono::milliseconds retry_delay(const mcp::SseParser& parser, std::uint32_t failures) {
+  const auto retry = parser.retry_milliseconds();
+  const std::chrono::milliseconds base = retry ? std::chrono::milliseconds(std::min<std::uint64_t>(
+                                                     *retry, std::uint64_t{24} * 60 * 60 * 1000))
+                                               : kDefaultRetry;
+  return failures == 0 ? base : std::max(base, http::reconnect_backoff(failures - 1));
+}
+
+TransportError make_error(TransportError::Kind kind, std::string message, int status = 0) {
+  TransportError error;
+  error.kind = kind;
+  error.message = std::move(message);
+  error.http_status = status;
+  return error;
+}
+
+class StreamableState : public std::enable_shared_from_this<StreamableState> {
+ public:
+  explicit StreamableState(std::shared_ptr<HttpBackend> backend_in)
+      : backend(std::move(backend_in)) {}
+
+  std::shared_ptr<HttpBackend> backend;
+  TransportHandler* handler = nullptr;
+  bool closed = false;
+  std::vector<mcp::Message> before_start;
+  std::string session_id;
+  std::string protocol_version;
+  std::uint64_t session_epoch = 0;          // reset_session() ends what belonged to the old session
+  CancelGroup cancel;                       // every request and resumption
+  std::shared_ptr<CancelGroup> get_stream;  // the standalone GET stream, while it runs
+
+  bool live() const { return !closed && handler != nullptr; }
+  const std::string& name() const { return backend->name; }
+
+  void deliver(mcp::Message message, const std::optional<mcp::RequestId>& stream) {
+    if (live())
+      handler->on_message(std::move(message), stream);
+  }
+  void fail(const mcp::RequestId& id, const TransportError& error) {
+    if (!live())
+      return;
+    spdlog::debug("backend '{}': request {} failed: {}", name(), id.to_string(), error.message);
+    handler->on_send_failed(id, error);
+  }
+
+  Exchange::Request make_request(bhttp::verb method, std::string_view accept) const {
+    auto request = backend->make_request(method, *backend->url);
+    request.set(bhttp::field::accept, accept);
+    if (!session_id.empty())
+      request.set("Mcp-Session-Id", session_id);
+    if (!protocol_version.empty())
+      request.set("MCP-Protocol-Version", protocol_version);
+    return request;
+  }
+
+  void spawn_post(mcp::Message message) {
+    net::co_spawn(backend->context, post(shared_from_this(), std::move(message)), net::detached);
+  }
+
+  void start_get_stream() {
+    if (!live() || get_stream || !backend->pool)
+      return;
+    get_stream = std::make_shared<CancelGroup>();
+    net::co_spawn(backend->context, run_get_stream(shared_from_this(), get_stream, session_epoch),
+                  net::detached);
+  }
+
+  void stop_get_stream() {
+    if (get_stream) {
+      get_stream->cancel_all();
+      get_stream.reset();
+    }
+  }
+
+  static net::awaitable<void> post(std::shared_ptr<StreamableState> self, mcp::Message message);
+  static net::awaitable<void> relay_response_stream(std::shared_ptr<StreamableState> self,
+                                                    std::unique_ptr<Exchange> exchange,
+                                                    mcp::RequestId id, std::uint64_t epoch);
+  static net::awaitable<void> handle_error_status(std::shared_ptr<StreamableState> self,
+                                                  Exchange& exchange,
+                                                  const std::optional<mcp::RequestId>& id,
+                                                  const mcp::Message& message);
+  static net::awaitable<void> run_get_stream(std::shared_ptr<StreamableState> self,
+                                             std::shared_ptr<CancelGroup> group,
+                                             std::uint64_t epoch);
+  static net::awaitable<void> delete_session(std::shared_ptr<StreamableState> self,
+                                             std::string session, std::function<void()> done);
+};
+
+// Reads and drops a body we do not need, so the connection can be reused.
+net::awaitable<void> drain(Exchange& exchange) {
+  auto ignored = co_await exchange.read_all(kMaxErrorBody);
+  static_cast<void>(ignored);
+}
+
+net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self,
+                                           mcp::Message message) {
+  if (!self->live())
+    co_return;
+  std::optional<mcp::RequestId> id;
+  if (message.is_request())
+    id = message.id;
+  const bool is_initialize = message.is_request() && message.method == "initialize";
+  if (!self->backend->pool) {
+    if (id)
+      self->fail(*id, make_error(TransportError::Kind::connect_failed, self->backend->url_error));
+    co_return;
+  }
+  const std::uint64_t epoch = self->session_epoch;
+  const bool carried_session = !self->session_id.empty();
+  auto request = self->make_request(bhttp::verb::post, "application/json, text/event-stream");
+  request.set(bhttp::field::content_type, "application/json");
+  request.body() = mcp::encode(message);
+  request.prepare_payload();
+
+  auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
+                                          self->backend->exchange_options());
+  if (!self->live())
+    co_return;
+  if (!started) {
+    if (id)
+      self->fail(*id, http::to_transport_error(started.error()));
+    else
+      spdlog::warn("backend '{}': could not send {}: {}", self->name(), message.method,
+                   started.error().message);
+    co_return;
+  }
+  auto exchange = std::move(*started);
+  const unsigned status = exchange->status();
+
+  if (is_initialize && epoch == self->session_epoch && status / 100 == 2) {
+    const std::string_view session = exchange->header("Mcp-Session-Id");
+    if (valid_session_id(session)) {
+      self->session_id = std::string(session);
+    } else if (!session.empty()) {
+      spdlog::warn("backend '{}': ignored an Mcp-Session-Id that is not visible ASCII",
+                   self->name());
+    }
+  }
+
+  if (status == 404 && carried_session) {
+    co_await drain(*exchange);
+    if (id) {
+      self->fail(*id, make_error(TransportError::Kind::session_expired,
+                                 "the backend session expired (404)", 404));
+    } else {
+      spdlog::info("backend '{}': session expired (404 for {})", self->name(), message.method);
+    }
+    co_return;
+  }
+  if (status / 100 != 2) {
+    co_await handle_error_status(self, *exchange, id, message);
+    co_return;
+  }
+  if (!id || status == 202 || status == 204) {
+    // Notifications and responses get 202; a request answered with 202 gets its response on
+    // the GET stream, if ever (the Client's timeout covers it).
+    if (id)
+      spdlog::debug("backend '{}': request {} accepted without a response ({})", self->name(),
+                    id->to_string(), status);
+    co_await drain(*exchange);
+    co_return;
+  }
+
+  const std::string media = exchange->media_type();
+  if (media == "text/event-stream") {
+    co_await relay_response_stream(self, std::move(exchange), *id, epoch);
+    co_return;
+  }
+  if (media != "application/json") {
+    co_await drain(*exchange);
+    self->fail(*id, make_error(TransportError::Kind::bad_message,
+                               "unexpected response Content-Type '" + media + "'", 0));
+    co_return;
+  }
+  auto body = co_await exchange->read_all(self->backend->limits.max_body_bytes);
+  exchange.reset();  // back to the pool before the handler runs
+  if (!self->live())
+    co_return;
+  if (!body) {
+    self->fail(*id, http::to_transport_error(body.error()));
+    co_return;
+  }
+  bool answered = false;
+  for (auto& reply : http::decode_messages(*body, self->name())) {
+    if (reply.is_response() && reply.id == id)
+      answered = true;
+    self->deliver(std::move(reply), id);
+  }
+  if (!answered)
+    self->fail(*id, make_error(TransportError::Kind::bad_message,
+                               "the JSON response did not answer the request"));
+}
+
+net::awaitable<void> StreamableState::handle_error_status(std::shared_ptr<StreamableState> self,
+                                                          Exchange& exchange,
+                                                          const std::optional<mcp::RequestId>& id,
+                                                          const mcp::Message& message) {
+  const unsigned status = exchange.status();
+  auto body = co_await exchange.read_all(kMaxErrorBody);
+  if (!self->live())
+    co_return;
+  if (!id) {
+    spdlog::warn("backend '{}': {} refused with HTTP {}", self->name(), message.method, status);
+    co_return;
+  }
+  // A JSON-RPC error for this request in the body is the backend's answer.
+  if (body && http::media_type(exchange.header("Content-Type")) == "application/json") {
+    for (auto& reply : http::decode_messages(*body, self->name())) {
+      if (reply.kind == mcp::MessageKind::error_response && reply.id == id) {
+        self->deliver(std::move(reply), id);
+        co_return;
+      }
+    }
+  }
+  self->fail(*id, make_error(TransportError::Kind::http_status,
+                             "the backend answered HTTP " + std::to_string(status),
+                             static_cast<int>(status)));
+}
+
+net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<StreamableState> self,
+                                                            std::unique_ptr<Exchange> exchange,
+                                                            mcp::RequestId id,
+                                                            std::uint64_t epoch) {
+  mcp::SseParser parser(
+      mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
+  bool answered = false;
+  bool failed = false;
+  const auto on_event = [&](mcp::SseEvent&& event) {
+    if (event.type != "message" || event.data.empty())
+      return true;  // priming events, other event types
+    for (auto& message : http::decode_messages(event.data, self->name())) {
+      if (message.is_response() && message.id == id)
+        answered = true;
+      self->deliver(std::move(message), id);
+    }
+    return self->live();
+  };
+  const auto on_oversize = [&](const mcp::SseError& error) {
+    self->fail(id, make_error(TransportError::Kind::too_large, error.message));
+    failed = true;
+    return false;
+  };
+
+  auto result = co_await http::read_sse(*exchange, parser, on_event, on_oversize);
+  exchange.reset();
+  // After the response the stream has nothing more to give; without it, resume if we can.
+  std::uint32_t failures = 0;
+  for (std::uint32_t round = 0; self->live() && !failed && !answered; ++round) {
+    if (parser.last_event_id().empty()) {
+      self->fail(id, make_error(TransportError::Kind::disconnected,
+                                result.error ? "the response stream broke: " + result.error->message
+                                             : "the response stream ended without a response"));
+      co_return;
+    }
+    if (round >= kMaxResumes || failures >= kMaxResumeFailures) {
+      self->fail(id, make_error(TransportError::Kind::disconnected,
+                                "the response stream could not be resumed"));
+      co_return;
+    }
+    parser.finish();
+    if (!co_await http::sleep_for(self->cancel, retry_delay(parser, failures)) || !self->live())
+      co_return;
+    if (epoch != self->session_epoch) {
+      self->fail(id, make_error(TransportError::Kind::disconnected,
+                                "the backend session was reset while resuming"));
+      co_return;
+    }
+    const bool carried_session = !self->session_id.empty();
+    auto request = self->make_request(bhttp::verb::get, "text/event-stream");
+    request.set("Last-Event-ID", parser.last_event_id());
+    spdlog::debug("backend '{}': resuming the stream of request {} after event '{}'", self->name(),
+                  id.to_string(), parser.last_event_id());
+    auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
+                                            self->backend->exchange_options());
+    if (!self->live())
+      co_return;
+    if (!started) {
+      ++failures;
+      result.error = started.error();
+      continue;
+    }
+    auto& resumed = **started;
+    const unsigned status = resumed.status();
+    if (status == 404 && carried_session) {
+      co_await drain(resumed);
+      self->fail(id, make_error(TransportError::Kind::session_expired,
+                                "the backend session expired (404)", 404));
+      co_return;
+    }
+    if (status == 405) {
+      co_await drain(resumed);
+      self->fail(id, make_error(TransportError::Kind::disconnected,
+                                "the backend does not resume streams (405)"));
+      co_return;
+    }
+    if (status != 200 || resumed.media_type() != "text/event-stream") {
+      co_await drain(resumed);
+      ++failures;
+      result.error =
+          HttpError{HttpError::Kind::disconnected, "resuming got HTTP " + std::to_string(status)};
+      continue;
+    }
+    const std::string before = parser.last_event_id();
+    result = co_await http::read_sse(resumed, parser, on_event, on_oversize);
+    started->reset();
+    failures = parser.last_event_id() != before ? 0 : failures + 1;
+  }
+}
+
+net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableState> self,
+                                                     std::shared_ptr<CancelGroup> group,
+                                                     std::uint64_t epoch) {
+  mcp::SseParser parser(
+      mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
+  const auto on_event = [&](mcp::SseEvent&& event) {
+    if (event.type != "message" || event.data.empty())
+      return true;
+    for (auto& message : http::decode_messages(event.data, self->name()))
+      self->deliver(std::move(message), std::nullopt);
+    return self->live();
+  };
+  const auto on_oversize = [&](const mcp::SseError& error) {
+    spdlog::warn("backend '{}': dropped an event of the GET stream: {}", self->name(),
+                 error.message);
+    return true;
+  };
+  std::uint32_t failures = 0;
+  bool first = true;
+  while (self->live() && !group->cancelled() && epoch == self->session_epoch) {
+    if (!first) {
+      if (!co_await http::sleep_for(*group, retry_delay(parser, failures)))
+        break;
+      if (!self->live() || epoch != self->session_epoch)
+        break;
+    }
+    first = false;
+    const bool carried_session = !self->session_id.empty();
+    auto request = self->make_request(bhttp::verb::get, "text/event-stream");
+    if (!parser.last_event_id().empty())
+      request.set("Last-Event-ID", parser.last_event_id());
+    auto started = co_await Exchange::start(self->backend->pool, *group, request,
+                                            self->backend->exchange_options());
+    if (!self->live() || group->cancelled())
+      break;
+    if (!started) {
+      ++failures;
+      spdlog::debug("backend '{}': GET stream: {}", self->name(), started.error().message);
+      continue;
+    }
+    auto& exchange = **started;
+    const unsigned status = exchange.status();
+    if (status == 405) {
+      spdlog::debug("backend '{}': no standalone GET stream (405)", self->name());
+      co_await drain(exchange);
+      break;
+    }
+    if (status == 404 && carried_session) {
+      // The next request discovers the expiry and the Client re-initializes.
+      spdlog::info("backend '{}': GET stream refused with 404; stopped", self->name());
+      co_await drain(exchange);
+      break;
+    }
+    if (status != 200 || exchange.media_type() != "text/event-stream") {
+      spdlog::warn("backend '{}': GET stream refused with HTTP {}", self->name(), status);
+      co_await drain(exchange);
+      ++failures;
+      continue;
+    }
+    const std::string before = parser.last_event_id();
+    const auto dispatched = parser.events_dispatched();
+    auto result = co_await http::read_sse(exchange, parser, on_event, on_oversize);
+    started->reset();
+    parser.finish();
+    const bool progressed =
+        parser.last_event_id() != before || parser.events_dispatched() != dispatched;
+    failures = progressed ? 0 : failures + 1;
+    if (result.error && result.error->kind != HttpError::Kind::cancelled)
+      spdlog::debug("backend '{}': GET stream ended: {}", self->name(), result.error->message);
+  }
+  if (self->get_stream == group)
+    self->get_stream.reset();
+}
+
+net::awaitable<void> StreamableState::delete_session(std::shared_ptr<StreamableState> self,
+                                                     std::string session,
+                                                     std::function<void()> done) {
+  CancelGroup group;
+  auto request = self->backend->make_request(bhttp::verb::delete_, *self->backend->url);
+  request.set("Mcp-Session-Id", session);
+  if (!self->protocol_version.empty())
+    request.set("MCP-Protocol-Version", self->protocol_version);
+  auto options = self->backend->exchange_options();
+  options.idle_timeout = self->backend->limits.connect_timeout;
+  auto started = co_await Exchange::start(self->backend->pool, group, request, options);
+  if (started) {
+    const unsigned status = (*started)->status();
+    co_await drain(**started);
+    started->reset();
+    if (status / 100 != 2 && status != 405 && status != 404)
+      spdlog::debug("backend '{}': DELETE of the session answered HTTP {}", self->name(), status);
+  } else {
+    spdlog::debug("backend '{}': DELETE of the session failed: {}", self->name(),
+                  started.error().message);
+  }
+  if (done)
+    done();
+}
+
+class StreamableHttpTransport final : public Transport {
+ public:
+  explicit StreamableHttpTransport(std::shared_ptr<HttpBackend> backend)
+      : state_(std::make_shared<StreamableState>(std::move(backend))) {}
+
+  ~StreamableHttpTransport() override { shut(); }
+
+  void start(TransportHandler& handler) override {
+    if (state_->closed || state_->handler != nullptr)
+      return;
+    state_->handler = &handler;
+    auto queued = std::move(state_->before_start);
+    state_->before_start.clear();
+    for (auto& message : queued)
+      state_->spawn_post(std::move(message));
+  }
+
+  void send(mcp::Message message) override {
+    if (state_->closed)
+      return;
+    if (state_->handler == nullptr) {
+      if (state_->before_start.size() >= kMaxQueuedBeforeStart) {
+        spdlog::warn("backend '{}': message dropped: too many sent before start()", state_->name());
+        return;
+      }
+      state_->before_start.push_back(std::move(message));
+      return;
+    }
+    state_->spawn_post(std::move(message));
+  }
+
+  void on_initialized(const std::string& protocol_version) override {
+    if (state_->closed)
+      return;
+    state_->protocol_version = protocol_version;
+    state_->start_get_stream();
+  }
+
+  void reset_session() override {
+    state_->session_id.clear();
+    state_->protocol_version.clear();
+    ++state_->session_epoch;
+    state_->stop_get_stream();
+  }
+
+  std::string session_id() const override { return state_->session_id; }
+
+  void close(std::function<void()> done) override {
+    auto& context = state_->backend->context;
+    if (state_->closed) {
+      if (done)
+        net::post(context, std::move(done));
+      return;
+    }
+    const std::string session = state_->session_id;
+    shut();
+    if (!session.empty() && state_->backend->pool) {
+      net::co_spawn(context, StreamableState::delete_session(state_, session, std::move(done)),
+                    net::detached);
+    } else if (done) {
+      net::post(context, std::move(done));
+    }
+  }
+
+ private:
+  void shut() {
+    if (state_->closed)
+      return;
+    state_->closed = true;
+    state_->handler = nullptr;
+    state_->before_start.clear();
+    state_->cancel.cancel_all();
+    state_->stop_get_stream();
+  }
+
+  std::shared_ptr<StreamableState> state_;
+};
+
+class StreamableHttpFactory final : public TransportFactory {
+ public:
+  StreamableHttpFactory(net::io_context& context, const config::BackendConfig& backend,
+                        const TransportLimits& limits)
+      : backend_(std::make_shared<HttpBackend>(context, backend, limits)) {}
+
+  std::unique_ptr<Transport> create() override {
+    return std::make_unique<StreamableHttpTransport>(backend_);
+  }
+  void shutdown() override {
+    if (backend_->pool)
+      backend_->pool->shutdown();
+  }
+
+ private:
+  std::shared_ptr<HttpBackend> backend_;
+};
+
+}  // namespace
+
+std::unique_ptr<TransportFactory> make_streamable_http_transport_factory(
+    boost::asio::io_context& context, const config::BackendConfig& backend,
+    const TransportLimits& limits) {
+  return std::make_unique<StreamableHttpFactory>(context, backend, limits);
+}
+
+}  // namespace mcpgw::upstream
