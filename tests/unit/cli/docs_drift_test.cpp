@@ -232,7 +232,7 @@ TEST(DocsDrift, ManualPagesCarryTheProgramVersion) {
   std::string version = out.str();
   while (!version.empty() && version.back() == '\n')
     version.pop_back();
-  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1"}) {
+  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1"}) {
     const auto lines = lines_of(read_text(page));
     bool found = false;
     for (const auto& line : lines) {
@@ -463,7 +463,7 @@ TEST(DocsDrift, FishCompletionListsExactlyTheRealOptions) {
 TEST(DocsDrift, ManualPagesRenderWithoutWarnings) {
   if (!have_program("groff"))
     GTEST_SKIP() << "groff is not installed";
-  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1"}) {
+  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1"}) {
     std::string output;
     EXPECT_EQ(run_command("groff -man -ww -z '" + source_path(page) + "'", output), 0) << page;
     EXPECT_EQ(output, "") << page;
