@@ -1,0 +1,789 @@
+// The HTTP listener: one coroutine per connection reads requests with Beast, applies the
+// transport checks (Host, Origin, Accept, Content-Type, sizes, methods) and hands the rest to
+// the SessionTable (http_sessions.hpp), then writes what it decided: a plain answer, a JSON
+// body once an exchange completes, or an SSE stream event by event.
+#include "gateway/front/http_front.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <set>
+#include <unordered_set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "gateway/front/http_checks.hpp"
+#include "gateway/front/http_sessions.hpp"
+#include "gateway/front/http_stream.hpp"
+#include "gateway/runtime/asio_loop.hpp"
+#include "mcp/sse.hpp"
+
+namespace mcpgw::front {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Bytes of SSE events gathered into one write.
+constexpr std::size_t kMaxWriteBatch = 256u << 10;
+// After shutdown(), connections still writing get this long before they are cut.
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
+
+using Request = bhttp::request<bhttp::string_body>;
+
+enum class Route { streamable, legacy_stream, legacy_message, unknown };
+
+class FrontImpl;
+
+// One client connection. It is also the StreamSink of whatever stream or exchange it waits
+// for: wake() cancels the signal timer the coroutine waits on.
+class Connection final : public http::StreamSink {
+ public:
+  Connection(tcp::socket socket, std::string peer)
+      : stream(std::move(socket)), signal(stream.get_executor()), remote(std::move(peer)) {}
+
+  void wake() override { signal.cancel(); }
+  void close() {
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close();
+    wake();
+  }
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  asio::steady_timer signal;
+  std::string remote;
+  bool reading = false;    // waiting for (the head of) the next request
+  bool closing = false;    // shutdown: finish the current answer, then close
+  bool peer_gone = false;  // an SSE GET's watcher saw the client close (or send)
+  std::array<char, 512> watch_buffer{};
+};
+
+std::string header_value(const Request& request, bhttp::field field) {
+  const auto it = request.find(field);
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+
+std::optional<std::string> optional_header(const Request& request, std::string_view name) {
+  const auto it = request.find(name);
+  if (it == request.end()) {
+    return std::nullopt;
+  }
+  return std::string(it->value());
+}
+
+std::string allow_for(Route route) {
+  switch (route) {
+    case Route::streamable:
+      return "GET, POST, DELETE";
+    case Route::legacy_stream:
+      return "GET";
+    case Route::legacy_message:
+      return "POST";
+    case Route::unknown:
+      break;
+  }
+  return {};
+}
+
+class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
+ public:
+  FrontImpl(asio::io_context& context, server::Service& service, HttpFrontOptions options)
+      : context_(context),
+        loop_(context),
+        options_(normalize(std::move(options))),
+        table_(loop_, service, options_),
+        acceptor_(context),
+        shutdown_timer_(context) {}
+
+  mcp::Expected<std::uint16_t, std::string> listen();
+  void stop_accepting();
+  void shutdown(std::function<void()> done);
+  void destroy();
+  std::size_t requests_in_flight() const { return table_.requests_in_flight(); }
+  FrontStats stats() const {
+    FrontStats out;
+    out.sessions_open = table_.size();
+    out.sessions_expired = table_.sessions_expired();
+    out.events_dropped = table_.events_dropped();
+    return out;
+  }
+
+ private:
+  static HttpFrontOptions normalize(HttpFrontOptions options) {
+    for (auto& name : options.forward_headers) {
+      name = http::to_lower(name);
+    }
+    if (options.keepalive_interval.count() <= 0) {
+      options.keepalive_interval = std::chrono::milliseconds(15000);
+    }
+    return options;
+  }
+
+  asio::awaitable<void> accept_loop();
+  void refuse(tcp::socket socket);
+  asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+  // Each returns whether the connection may carry another request.
+  asio::awaitable<bool> handle(const std::shared_ptr<Connection>& connection, Request& request,
+                               Route route, bool keep_alive);
+  asio::awaitable<bool> write_answer(const std::shared_ptr<Connection>& connection,
+                                     const http::HttpAnswer& answer, unsigned version,
+                                     bool keep_alive);
+  asio::awaitable<bool> await_exchange(const std::shared_ptr<Connection>& connection,
+                                       std::shared_ptr<http::Exchange> exchange, unsigned version,
+                                       bool keep_alive);
+  asio::awaitable<bool> pump(const std::shared_ptr<Connection>& connection,
+                             std::shared_ptr<http::HttpSession> session,
+                             std::shared_ptr<http::SseStream> stream, unsigned version,
+                             bool keep_alive, std::string session_header, bool watch_peer);
+  asio::awaitable<bool> wait(const std::shared_ptr<Connection>& connection,
+                             std::optional<std::chrono::milliseconds> timeout);
+
+  Route route_of(std::string_view target) const;
+  std::optional<http::HttpAnswer> precheck(const Request& request, Route route,
+                                           const bhttp::request_parser<bhttp::string_body>& parser);
+  server::RequestContext context_of(const Request& request) const;
+  http::IncomingRequest incoming(const std::shared_ptr<Connection>& connection,
+                                 Request& request) const;
+  void connection_done(Connection* connection);
+
+  asio::io_context& context_;
+  runtime::AsioEventLoop loop_;
+  HttpFrontOptions options_;
+  http::SessionTable table_;
+  tcp::acceptor acceptor_;
+  http::RequestGuard guard_;
+  std::unordered_set<Connection*> connections_;
+  std::set<std::string> forward_headers_;
+  bool accepting_ = false;
+  bool shutting_down_ = false;
+  std::function<void()> shutdown_done_;
+  asio::steady_timer shutdown_timer_;
+};
+
+mcp::Expected<std::uint16_t, std::string> FrontImpl::listen() {
+  if (acceptor_.is_open()) {
+    return mcp::unexpected(std::string("already listening"));
+  }
+  error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, options_.port);
+  } else {
+    tcp::resolver resolver(context_);
+    const auto results =
+        resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return mcp::unexpected("cannot resolve '" + options_.host +
+                             "': " + (ec ? ec.message() : std::string("no address")));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  const auto where = options_.host + ":" + std::to_string(options_.port);
+  if (acceptor_.open(endpoint.protocol(), ec); ec) {
+    return mcp::unexpected("cannot listen on " + where + ": " + ec.message());
+  }
+  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (acceptor_.bind(endpoint, ec); ec) {
+    acceptor_.close(ec);
+    return mcp::unexpected("cannot bind " + where + ": " + ec.message());
+  }
+  if (acceptor_.listen(tcp::socket::max_listen_connections, ec); ec) {
+    acceptor_.close(ec);
+    return mcp::unexpected("cannot listen on " + where + ": " + ec.message());
+  }
+  const auto port = acceptor_.local_endpoint(ec).port();
+  guard_ =
+      http::RequestGuard(options_.allowed_hosts, options_.allowed_origins, options_.host, port);
+  if (options_.allowed_hosts.empty() && http::is_wildcard_host(options_.host)) {
+    spdlog::warn(
+        "http front: listening on every interface ({}) without [server] allowed_hosts: "
+        "only loopback Host names are accepted; list the names clients use",
+        options_.host);
+  }
+  for (const auto& name : options_.forward_headers) {
+    forward_headers_.insert(name);
+  }
+  accepting_ = true;
+  asio::co_spawn(context_, accept_loop(), asio::detached);
+  spdlog::info("http front: listening on {} port {} (Streamable HTTP at {}{})", options_.host, port,
+               options_.path,
+               options_.sse_path.empty() ? std::string() : ", legacy SSE at " + options_.sse_path);
+  return port;
+}
+
+void FrontImpl::stop_accepting() {
+  if (!accepting_) {
+    return;
+  }
+  accepting_ = false;
+  error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void FrontImpl::shutdown(std::function<void()> done) {
+  stop_accepting();
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  table_.close_all();
+  for (auto* connection : connections_) {
+    connection->closing = true;
+    if (connection->reading) {
+      connection->close();
+    } else {
+      connection->wake();
+    }
+  }
+  if (connections_.empty()) {
+    if (auto finished = std::exchange(shutdown_done_, nullptr)) {
+      asio::post(context_, std::move(finished));
+    }
+    return;
+  }
+  shutdown_timer_.expires_after(kShutdownGrace);
+  shutdown_timer_.async_wait([self = shared_from_this()](const error_code& error) {
+    if (error) {
+      return;
+    }
+    for (auto* connection : self->connections_) {
+      connection->close();
+    }
+  });
+}
+
+void FrontImpl::destroy() {
+  stop_accepting();
+  shutting_down_ = true;
+  shutdown_done_ = nullptr;
+  table_.close_all();
+  for (auto* connection : connections_) {
+    connection->closing = true;
+    connection->close();
+  }
+  shutdown_timer_.cancel();
+}
+
+void FrontImpl::connection_done(Connection* connection) {
+  connections_.erase(connection);
+  if (shutting_down_ && connections_.empty()) {
+    shutdown_timer_.cancel();
+    if (auto finished = std::exchange(shutdown_done_, nullptr)) {
+      asio::post(context_, std::move(finished));
+    }
+  }
+}
+
+asio::awaitable<void> FrontImpl::accept_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer backoff(context_);
+  while (accepting_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (!accepting_) {
+      break;
+    }
+    if (ec) {
+      // Out of descriptors and the like: wait instead of spinning.
+      spdlog::warn("http front: accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      spdlog::warn("http front: connection limit reached ({}); refusing a connection",
+                   options_.max_connections);
+      refuse(std::move(socket));
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    const auto peer = socket.remote_endpoint(ignored);
+    std::string remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+    auto connection = std::make_shared<Connection>(std::move(socket), std::move(remote));
+    connections_.insert(connection.get());
+    asio::co_spawn(context_, serve(std::move(connection)), asio::detached);
+  }
+}
+
+void FrontImpl::refuse(tcp::socket socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  auto shared = std::make_shared<tcp::socket>(std::move(socket));
+  asio::async_write(*shared, asio::buffer(kBusy.data(), kBusy.size()),
+                    [shared](const error_code&, std::size_t) {
+                      error_code ignored;
+                      shared->shutdown(tcp::socket::shutdown_both, ignored);
+                      shared->close(ignored);
+                    });
+}
+
+Route FrontImpl::route_of(std::string_view target) const {
+  const auto path = http::target_path(target);
+  if (path == options_.path) {
+    return Route::streamable;
+  }
+  if (!options_.sse_path.empty()) {
+    if (path == options_.sse_path) {
+      return Route::legacy_stream;
+    }
+    if (path == options_.message_path) {
+      return Route::legacy_message;
+    }
+  }
+  return Route::unknown;
+}
+
+std::optional<http::HttpAnswer> FrontImpl::precheck(
+    const Request& request, Route route, const bhttp::request_parser<bhttp::string_body>& parser) {
+  using http::error_answer;
+  constexpr auto invalid = mcp::error_code::invalid_request;
+  if (route == Route::unknown) {
+    return error_answer(404, invalid, "Not Found");
+  }
+  const auto method = request.method();
+  const bool allowed =
+      (route == Route::streamable && (method == bhttp::verb::get || method == bhttp::verb::post ||
+                                      method == bhttp::verb::delete_)) ||
+      (route == Route::legacy_stream && method == bhttp::verb::get) ||
+      (route == Route::legacy_message && method == bhttp::verb::post);
+  if (!allowed) {
+    auto answer = error_answer(405, invalid, "Method Not Allowed");
+    answer.headers.emplace_back("Allow", allow_for(route));
+    return answer;
+  }
+  const auto host = request.find(bhttp::field::host);
+  if (host == request.end() ? request.version() >= 11 : !guard_.host_allowed(host->value())) {
+    spdlog::warn(
+        "http front: refused Host '{}' from a client",
+        host == request.end() ? std::string("(none)") : std::string(host->value().substr(0, 100)));
+    return error_answer(403, invalid, "Forbidden: Host header not allowed");
+  }
+  const auto origin = request.find(bhttp::field::origin);
+  if (origin != request.end() && !guard_.origin_allowed(origin->value())) {
+    spdlog::warn("http front: refused Origin '{}'", std::string(origin->value().substr(0, 100)));
+    return error_answer(403, invalid, "Forbidden: Origin not allowed");
+  }
+  if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
+    return error_answer(413, invalid,
+                        "Payload Too Large: the body exceeds " +
+                            std::to_string(options_.max_body_bytes) + " bytes");
+  }
+  const auto accept = http::parse_accept(header_value(request, bhttp::field::accept));
+  const bool has_accept = request.find(bhttp::field::accept) != request.end();
+  if (method == bhttp::verb::post) {
+    if (route == Route::streamable && !(accept.json && accept.event_stream)) {
+      return error_answer(406, invalid,
+                          "Not Acceptable: the client must accept both application/json and "
+                          "text/event-stream");
+    }
+    if (!http::is_json_content_type(header_value(request, bhttp::field::content_type))) {
+      return error_answer(415, invalid,
+                          "Unsupported Media Type: Content-Type must be application/json");
+    }
+  } else if (method == bhttp::verb::get) {
+    if ((route == Route::streamable || has_accept) && !accept.event_stream) {
+      return error_answer(406, invalid, "Not Acceptable: the client must accept text/event-stream");
+    }
+  }
+  return std::nullopt;
+}
+
+server::RequestContext FrontImpl::context_of(const Request& request) const {
+  server::RequestContext context;
+  if (forward_headers_.empty()) {
+    return context;
+  }
+  for (const auto& field : request) {
+    auto name = http::to_lower(field.name_string());
+    if (forward_headers_.count(name) != 0) {
+      context.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+  }
+  return context;
+}
+
+http::IncomingRequest FrontImpl::incoming(const std::shared_ptr<Connection>& connection,
+                                          Request& request) const {
+  http::IncomingRequest in;
+  in.session_id = optional_header(request, "mcp-session-id");
+  in.protocol_version = optional_header(request, "mcp-protocol-version");
+  in.last_event_id = optional_header(request, "last-event-id");
+  in.context = context_of(request);
+  in.remote = connection->remote;
+  in.sink = connection;
+  in.body = std::move(request.body());
+  return in;
+}
+
+asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
+  auto self = shared_from_this();
+  const auto header_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      options_.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
+  while (!connection->closing) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(options_.max_body_bytes);
+    connection->reading = true;
+    connection->stream.expires_after(options_.read_timeout);
+    auto [read_error, head_bytes] = co_await bhttp::async_read_header(
+        connection->stream, connection->buffer, parser, use_tuple);
+    connection->reading = false;
+    if (read_error) {
+      if (read_error == bhttp::error::header_limit) {
+        co_await write_answer(connection,
+                              http::error_answer(431, mcp::error_code::invalid_request,
+                                                 "Request Header Fields Too Large"),
+                              11, false);
+      } else if (read_error != bhttp::error::end_of_stream && read_error != beast::error::timeout &&
+                 read_error != asio::error::operation_aborted &&
+                 read_error != asio::error::connection_reset && read_error != asio::error::eof &&
+                 read_error != asio::error::bad_descriptor && head_bytes > 0) {
+        co_await write_answer(connection,
+                              http::error_answer(400, mcp::error_code::invalid_request,
+                                                 "Bad Request: malformed HTTP"),
+                              11, false);
+      }
+      break;
+    }
+    auto& request = parser.get();
+    const auto version = request.version();
+    if (shutting_down_) {
+      co_await write_answer(
+          connection,
+          http::error_answer(503, http::kServerLimitError, "Service Unavailable: shutting down"),
+          version, false);
+      break;
+    }
+    const auto route = route_of(request.target());
+    if (auto refusal = precheck(request, route, parser)) {
+      // The body (if any) is not read, so the connection cannot carry another request.
+      const bool again = co_await write_answer(connection, *refusal, version,
+                                               parser.is_done() && request.keep_alive());
+      if (!again) {
+        break;
+      }
+      continue;
+    }
+    if (!parser.is_done()) {
+      const auto expect = request.find(bhttp::field::expect);
+      if (expect != request.end() && beast::iequals(expect->value(), "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        connection->stream.expires_after(options_.write_timeout);
+        auto [continue_error, unused] = co_await asio::async_write(
+            connection->stream, asio::buffer(kContinue.data(), kContinue.size()), use_tuple);
+        if (continue_error) {
+          break;
+        }
+        connection->stream.expires_after(options_.read_timeout);
+      }
+      auto [body_error, body_bytes] =
+          co_await bhttp::async_read(connection->stream, connection->buffer, parser, use_tuple);
+      if (body_error) {
+        if (body_error == bhttp::error::body_limit) {
+          co_await write_answer(
+              connection,
+              http::error_answer(413, mcp::error_code::invalid_request,
+                                 "Payload Too Large: the body exceeds " +
+                                     std::to_string(options_.max_body_bytes) + " bytes"),
+              version, false);
+        }
+        break;
+      }
+    }
+    connection->stream.expires_never();
+    const bool keep_alive = request.keep_alive() && !shutting_down_;
+    const bool again = co_await handle(connection, request, route, keep_alive);
+    if (!again) {
+      break;
+    }
+  }
+  connection->close();
+  connection_done(connection.get());
+}
+
+asio::awaitable<bool> FrontImpl::handle(const std::shared_ptr<Connection>& connection,
+                                        Request& request, Route route, bool keep_alive) {
+  const auto version = request.version();
+  const auto method = request.method();
+  if (route == Route::legacy_stream) {
+    auto outcome = table_.open_legacy(connection->remote, connection);
+    if (outcome.answer) {
+      co_return co_await write_answer(connection, *outcome.answer, version, keep_alive);
+    }
+    co_return co_await pump(connection, std::move(outcome.session), std::move(outcome.stream),
+                            version, false, std::string(), true);
+  }
+  if (route == Route::legacy_message) {
+    const auto session_id = http::query_parameter(request.target(), "sessionId");
+    if (!session_id) {
+      co_return co_await write_answer(
+          connection,
+          http::error_answer(400, mcp::error_code::invalid_request,
+                             "Bad Request: the sessionId query parameter is required"),
+          version, keep_alive);
+    }
+    auto answer = table_.legacy_post(*session_id, request.body(), context_of(request));
+    co_return co_await write_answer(connection, answer, version, keep_alive);
+  }
+  if (method == bhttp::verb::post) {
+    auto outcome = table_.post(incoming(connection, request));
+    if (outcome.answer) {
+      co_return co_await write_answer(connection, *outcome.answer, version, keep_alive);
+    }
+    co_return co_await await_exchange(connection, std::move(outcome.exchange), version, keep_alive);
+  }
+  if (method == bhttp::verb::get) {
+    auto outcome = table_.get(incoming(connection, request));
+    if (outcome.answer) {
+      co_return co_await write_answer(connection, *outcome.answer, version, keep_alive);
+    }
+    co_return co_await pump(connection, std::move(outcome.session), std::move(outcome.stream),
+                            version, false, std::string(), true);
+  }
+  const auto answer = table_.remove(incoming(connection, request));
+  co_return co_await write_answer(connection, answer, version, keep_alive);
+}
+
+asio::awaitable<bool> FrontImpl::write_answer(const std::shared_ptr<Connection>& connection,
+                                              const http::HttpAnswer& answer, unsigned version,
+                                              bool keep_alive) {
+  bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(answer.status), version};
+  if (!answer.content_type.empty()) {
+    response.set(bhttp::field::content_type, answer.content_type);
+  }
+  for (const auto& [name, value] : answer.headers) {
+    response.set(name, value);
+  }
+  response.body() = answer.body;
+  response.keep_alive(keep_alive && !connection->closing);
+  response.prepare_payload();
+  connection->stream.expires_after(options_.write_timeout);
+  auto [error, bytes] = co_await bhttp::async_write(connection->stream, response, use_tuple);
+  connection->stream.expires_never();
+  co_return !error && response.keep_alive();
+}
+
+asio::awaitable<bool> FrontImpl::wait(const std::shared_ptr<Connection>& connection,
+                                      std::optional<std::chrono::milliseconds> timeout) {
+  if (timeout) {
+    connection->signal.expires_after(*timeout);
+  } else {
+    connection->signal.expires_at(asio::steady_timer::time_point::max());
+  }
+  auto [error] = co_await connection->signal.async_wait(use_tuple);
+  co_return !error;  // true: the timeout passed; false: woken
+}
+
+asio::awaitable<bool> FrontImpl::await_exchange(const std::shared_ptr<Connection>& connection,
+                                                std::shared_ptr<http::Exchange> exchange,
+                                                unsigned version, bool keep_alive) {
+  using State = http::Exchange::State;
+  for (;;) {
+    switch (exchange->state()) {
+      case State::json: {
+        exchange->release_sink();
+        http::HttpAnswer answer;
+        answer.content_type = "application/json";
+        answer.body = exchange->json_body();
+        if (const auto id = exchange->session_header(); !id.empty()) {
+          answer.headers.emplace_back("Mcp-Session-Id", id);
+        }
+        co_return co_await write_answer(connection, answer, version, keep_alive);
+      }
+      case State::accepted: {
+        exchange->release_sink();
+        http::HttpAnswer answer;
+        answer.status = 202;
+        co_return co_await write_answer(connection, answer, version, keep_alive);
+      }
+      case State::sse: {
+        exchange->release_sink();
+        co_return co_await pump(connection, exchange->session(), exchange->stream(), version,
+                                keep_alive, exchange->session_header(), false);
+      }
+      case State::waiting:
+        break;
+    }
+    if (connection->closing && !connection->stream.socket().is_open()) {
+      exchange->release_sink();
+      co_return false;
+    }
+    co_await wait(connection, std::nullopt);
+  }
+}
+
+asio::awaitable<bool> FrontImpl::pump(const std::shared_ptr<Connection>& connection,
+                                      std::shared_ptr<http::HttpSession> session,
+                                      std::shared_ptr<http::SseStream> stream, unsigned version,
+                                      bool keep_alive, std::string session_header,
+                                      bool watch_peer) {
+  const bool chunked = version >= 11;
+  keep_alive = keep_alive && chunked && !watch_peer;
+  bool ok = true;
+  {
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, version};
+    head.set(bhttp::field::content_type, "text/event-stream");
+    head.set(bhttp::field::cache_control, "no-cache");
+    head.set("X-Accel-Buffering", "no");
+    if (!session_header.empty()) {
+      head.set("Mcp-Session-Id", session_header);
+    }
+    head.keep_alive(keep_alive);
+    if (chunked) {
+      head.chunked(true);
+    }
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    connection->stream.expires_after(options_.write_timeout);
+    auto [error, bytes] =
+        co_await bhttp::async_write_header(connection->stream, serializer, use_tuple);
+    ok = !error;
+  }
+  if (ok && watch_peer) {
+    // A GET stream's client sends nothing more: any read completion means it is gone.
+    connection->stream.socket().async_read_some(asio::buffer(connection->watch_buffer),
+                                                [connection](const error_code&, std::size_t) {
+                                                  connection->peer_gone = true;
+                                                  connection->wake();
+                                                });
+  }
+  const auto write = [&](std::vector<asio::const_buffer> buffers) -> asio::awaitable<bool> {
+    connection->stream.expires_after(options_.write_timeout);
+    error_code error;
+    if (chunked) {
+      auto [chunk_error, bytes] =
+          co_await asio::async_write(connection->stream, bhttp::make_chunk(buffers), use_tuple);
+      error = chunk_error;
+    } else {
+      auto [raw_error, bytes] = co_await asio::async_write(connection->stream, buffers, use_tuple);
+      error = raw_error;
+    }
+    connection->stream.expires_never();
+    co_return !error;
+  };
+
+  bool first = true;
+  bool graceful_end = false;
+  std::string retry_block;
+  if (options_.sse_retry.count() > 0) {
+    retry_block = "retry: " + std::to_string(options_.sse_retry.count()) + "\n\n";
+  }
+  while (ok) {
+    if (!stream->attached_to(connection.get()) || connection->peer_gone) {
+      break;  // taken over by a resume, dropped for overflow, or the client left
+    }
+    auto events = stream->take(connection.get(), kMaxWriteBatch);
+    if (!events.empty()) {
+      std::vector<asio::const_buffer> buffers;
+      buffers.reserve(events.size() + 1);
+      if (first && !events.front().priming && !retry_block.empty() &&
+          session->kind() == http::HttpSession::Kind::streamable_http) {
+        buffers.emplace_back(asio::buffer(retry_block));
+      }
+      for (const auto& event : events) {
+        buffers.emplace_back(asio::buffer(*event.bytes));
+      }
+      first = false;
+      ok = co_await write(std::move(buffers));
+      continue;
+    }
+    if (stream->ended() || stream->disconnect_requested()) {
+      graceful_end = true;
+      break;
+    }
+    if (connection->closing) {
+      graceful_end = true;
+      break;
+    }
+    const bool keepalive_due = co_await wait(connection, options_.keepalive_interval);
+    if (keepalive_due && !connection->peer_gone) {
+      static constexpr std::string_view kComment = ":\n\n";
+      // (A braced list inside co_await trips g++ 12, hence the named vector.)
+      std::vector<asio::const_buffer> comment(1, asio::buffer(kComment.data(), kComment.size()));
+      ok = co_await write(std::move(comment));
+    }
+  }
+  table_.stream_released(session, stream, connection.get());
+  if (ok && graceful_end && chunked) {
+    connection->stream.expires_after(options_.write_timeout);
+    auto [error, bytes] =
+        co_await asio::async_write(connection->stream, bhttp::make_chunk_last(), use_tuple);
+    connection->stream.expires_never();
+    ok = !error;
+  }
+  const bool reusable = ok && graceful_end && keep_alive && !connection->closing;
+  co_return reusable;
+}
+
+}  // namespace
+
+HttpFrontOptions http_front_options(const config::Config& config) {
+  HttpFrontOptions options;
+  const auto& server = config.server;
+  options.host = server.host.empty() ? options.host : server.host;
+  options.port = server.port;
+  options.path = server.path;
+  options.sse_path = server.sse_path;
+  options.message_path = server.message_path;
+  options.allowed_hosts = server.allowed_hosts;
+  options.allowed_origins = server.allowed_origins;
+  options.max_body_bytes = server.max_body_bytes;
+  options.max_sessions = server.max_sessions;
+  options.session_idle_timeout = server.session_idle_timeout;
+  options.max_requests_per_session = server.max_requests_per_session;
+  options.stream_replay_events = server.stream_replay_events;
+  std::set<std::string> seen;
+  for (const auto& backend : config.backends) {
+    for (const auto& header : backend.forward_headers) {
+      auto name = http::to_lower(header);
+      if (seen.insert(name).second) {
+        options.forward_headers.push_back(std::move(name));
+      }
+    }
+  }
+  return options;
+}
+
+namespace {
+
+class HttpFrontHandle final : public HttpFront {
+ public:
+  explicit HttpFrontHandle(std::shared_ptr<FrontImpl> impl) : impl_(std::move(impl)) {}
+  ~HttpFrontHandle() override { impl_->destroy(); }
+  mcp::Expected<std::uint16_t, std::string> listen() override { return impl_->listen(); }
+  void stop_accepting() override { impl_->stop_accepting(); }
+  void shutdown(std::function<void()> done) override { impl_->shutdown(std::move(done)); }
+  std::size_t requests_in_flight() const override { return impl_->requests_in_flight(); }
+  FrontStats stats() const override { return impl_->stats(); }
+
+ private:
+  std::shared_ptr<FrontImpl> impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpFront> make_http_front(boost::asio::io_context& context,
+                                           server::Service& service, HttpFrontOptions options) {
+  return std::make_unique<HttpFrontHandle>(
+      std::make_shared<FrontImpl>(context, service, std::move(options)));
+}
+
+}  // namespace mcpgw::front
