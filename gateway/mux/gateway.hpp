@@ -5,9 +5,12 @@
 // directions, id/token/URI rewriting, cancellation, list_changed, failure isolation.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "gateway/config/config.hpp"
 #include "gateway/runtime/event_loop.hpp"
@@ -40,5 +43,23 @@ class Gateway : public server::Service {
 std::shared_ptr<Gateway> make_gateway(runtime::EventLoop& loop,
                                       std::shared_ptr<const config::Config> config,
                                       ClientFactory clients);
+
+// Tunables with defaults; make_gateway above uses GatewayOptions{}.
+struct GatewayOptions {
+  std::string server_name = "mcpgw";     // serverInfo.name of the virtual server
+  std::string server_version = "0.1.0";  // serverInfo.version; a test keeps it = project(VERSION)
+  // The first initialize waits at most this long for every backend to answer or fail.
+  std::chrono::milliseconds discovery_wait{5000};
+  // Backend-to-client requests waiting for the client's answer, per session.
+  std::size_t max_server_requests_per_session = 256;
+  // Remembered exposed names (per kind); beyond it the table is emptied and refilled by lists.
+  std::size_t max_name_entries = 65536;
+  // Remembered resource URIs and templates (routing without URI prefixes).
+  std::size_t max_resource_routes = 65536;
+};
+
+std::shared_ptr<Gateway> make_gateway(runtime::EventLoop& loop,
+                                      std::shared_ptr<const config::Config> config,
+                                      ClientFactory clients, GatewayOptions options);
 
 }  // namespace mcpgw::mux
