@@ -158,6 +158,11 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
   asio::awaitable<bool> wait(const std::shared_ptr<Connection>& connection,
                              std::optional<std::chrono::milliseconds> timeout);
 
+  http::HttpAnswer too_large() const {
+    return http::error_answer(413, mcp::error_code::invalid_request,
+                              "Payload Too Large: the body exceeds " +
+                                  std::to_string(options_.max_body_bytes) + " bytes");
+  }
   Route route_of(std::string_view target) const;
   std::optional<http::HttpAnswer> precheck(const Request& request, Route route,
                                            const bhttp::request_parser<bhttp::string_body>& parser);
@@ -383,9 +388,7 @@ std::optional<http::HttpAnswer> FrontImpl::precheck(
     return error_answer(403, invalid, "Forbidden: Origin not allowed");
   }
   if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
-    return error_answer(413, invalid,
-                        "Payload Too Large: the body exceeds " +
-                            std::to_string(options_.max_body_bytes) + " bytes");
+    return too_large();
   }
   const auto accept = http::parse_accept(header_value(request, bhttp::field::accept));
   const bool has_accept = request.find(bhttp::field::accept) != request.end();
@@ -453,6 +456,9 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
                               http::error_answer(431, mcp::error_code::invalid_request,
                                                  "Request Header Fields Too Large"),
                               11, false);
+      } else if (read_error == bhttp::error::body_limit) {
+        // Beast compares Content-Length with the limit while it parses the head.
+        co_await write_answer(connection, too_large(), 11, false);
       } else if (read_error != bhttp::error::end_of_stream && read_error != beast::error::timeout &&
                  read_error != asio::error::operation_aborted &&
                  read_error != asio::error::connection_reset && read_error != asio::error::eof &&
@@ -475,9 +481,16 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
     }
     const auto route = route_of(request.target());
     if (auto refusal = precheck(request, route, parser)) {
-      // The body (if any) is not read, so the connection cannot carry another request.
-      const bool again = co_await write_answer(connection, *refusal, version,
-                                               parser.is_done() && request.keep_alive());
+      // A body within the limit is read and dropped so that the connection stays usable;
+      // otherwise (or with Expect: 100-continue, which was not granted) it closes.
+      bool again = request.keep_alive() && refusal->status != 413 &&
+                   request.find(bhttp::field::expect) == request.end();
+      if (again && !parser.is_done()) {
+        auto [drain_error, drained] =
+            co_await bhttp::async_read(connection->stream, connection->buffer, parser, use_tuple);
+        again = !drain_error;
+      }
+      again = co_await write_answer(connection, *refusal, version, again);
       if (!again) {
         break;
       }
@@ -499,12 +512,7 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
           co_await bhttp::async_read(connection->stream, connection->buffer, parser, use_tuple);
       if (body_error) {
         if (body_error == bhttp::error::body_limit) {
-          co_await write_answer(
-              connection,
-              http::error_answer(413, mcp::error_code::invalid_request,
-                                 "Payload Too Large: the body exceeds " +
-                                     std::to_string(options_.max_body_bytes) + " bytes"),
-              version, false);
+          co_await write_answer(connection, too_large(), version, false);
         }
         break;
       }

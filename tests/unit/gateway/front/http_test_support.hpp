@@ -1,0 +1,319 @@
+// Test helpers for the HTTP front end: a scripted server::Service whose methods exercise every
+// ResponseStream path, and a small HTTP/1.1 client on the test's io_context (everything runs on
+// the test thread; waits run the io_context until a condition holds, with a bounded deadline).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+
+#include "gateway/server/service.hpp"
+#include "mcp/jsonrpc.hpp"
+#include "mcp/sse.hpp"
+
+namespace mcpgw::front::testing {
+
+// Methods:
+//   initialize  answers with params.protocolVersion (or 2025-11-25); params.fail: an error
+//   echo        answers with its params, at once
+//   progress    sends params.count progress notifications, then answers
+//   ask         sends a sampling/createMessage request (id "ask-<n>") and answers with the
+//               client's result once the client's response arrives
+//   hold        keeps the request; the test answers it through held()
+//   disconnect  sends one progress notification, calls disconnect(), keeps the request
+//   notify      sends a notification through the ClientChannel, then answers
+//   abandon     abandons the request
+class ScriptedSession final : public server::Session {
+ public:
+  ScriptedSession(std::shared_ptr<server::ClientChannel> client_channel,
+                  server::SessionOpening session_opening)
+      : channel(std::move(client_channel)), opening(std::move(session_opening)) {}
+
+  void handle_request(mcp::Message request, std::shared_ptr<server::ResponseStream> stream,
+                      const server::RequestContext& context) override {
+    contexts.push_back(context);
+    methods.push_back(request.method);
+    const auto params = request.params.value_or(nlohmann::json::object());
+    const auto& id = *request.id;
+    if (request.method == "initialize") {
+      if (params.contains("fail")) {
+        stream->finish(mcp::make_error_response(id, mcp::error_code::invalid_params, "refused"));
+        return;
+      }
+      stream->finish(mcp::make_success_response(
+          id, {{"protocolVersion", params.value("protocolVersion", "2025-11-25")},
+               {"capabilities", nlohmann::json::object()},
+               {"serverInfo", {{"name", "scripted"}, {"version", "1"}}}}));
+    } else if (request.method == "echo") {
+      stream->finish(mcp::make_success_response(id, params));
+    } else if (request.method == "progress") {
+      const int count = params.value("count", 2);
+      for (int i = 1; i <= count; ++i) {
+        stream->send(mcp::make_notification(
+            "notifications/progress", nlohmann::json{{"progressToken", "p"}, {"progress", i}}));
+      }
+      stream->finish(mcp::make_success_response(id, {{"done", count}}));
+    } else if (request.method == "ask") {
+      const auto ask_id = "ask-" + std::to_string(++asks);
+      stream->send(mcp::make_request(ask_id, "sampling/createMessage",
+                                     nlohmann::json{{"messages", nlohmann::json::array()}}));
+      waiting_answers.emplace(ask_id, std::make_pair(id, stream));
+    } else if (request.method == "hold") {
+      held.push_back(stream);
+    } else if (request.method == "disconnect") {
+      stream->send(mcp::make_notification("notifications/progress",
+                                          nlohmann::json{{"progressToken", "d"}, {"progress", 1}}));
+      stream->disconnect();
+      held.push_back(stream);
+    } else if (request.method == "notify") {
+      channel->send(mcp::make_notification("notifications/message",
+                                           nlohmann::json{{"level", "info"}, {"data", "hi"}}));
+      stream->finish(mcp::make_success_response(id, nlohmann::json::object()));
+    } else if (request.method == "abandon") {
+      stream->abandon();
+    } else {
+      stream->finish(
+          mcp::make_error_response(id, mcp::error_code::method_not_found, "unknown method"));
+    }
+  }
+
+  void handle_notification(mcp::Message notification, const server::RequestContext&) override {
+    notifications.push_back(notification.method);
+  }
+
+  void handle_response(mcp::Message response) override {
+    responses.push_back(response);
+    if (!response.id || !response.id->is_string()) {
+      return;
+    }
+    const auto it = waiting_answers.find(response.id->string());
+    if (it == waiting_answers.end()) {
+      return;
+    }
+    auto [client_id, stream] = it->second;
+    waiting_answers.erase(it);
+    stream->finish(mcp::make_success_response(
+        client_id, {{"answer", response.kind == mcp::MessageKind::success_response
+                                   ? response.result
+                                   : nlohmann::json("error")}}));
+  }
+
+  void close() override { ++closes; }
+
+  std::shared_ptr<server::ClientChannel> channel;
+  server::SessionOpening opening;
+  std::vector<std::string> methods;
+  std::vector<server::RequestContext> contexts;
+  std::vector<std::string> notifications;
+  std::vector<mcp::Message> responses;
+  std::vector<std::shared_ptr<server::ResponseStream>> held;
+  std::map<std::string, std::pair<mcp::RequestId, std::shared_ptr<server::ResponseStream>>>
+      waiting_answers;
+  int asks = 0;
+  int closes = 0;
+};
+
+class ScriptedService final : public server::Service {
+ public:
+  std::shared_ptr<server::Session> open_session(std::shared_ptr<server::ClientChannel> channel,
+                                                const server::SessionOpening& opening) override {
+    auto session = std::make_shared<ScriptedSession>(std::move(channel), opening);
+    sessions.push_back(session);
+    return session;
+  }
+  std::vector<std::shared_ptr<ScriptedSession>> sessions;
+};
+
+// One parsed HTTP response (possibly still streaming).
+struct Reply {
+  unsigned status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  bool done = false;
+
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  bool has_header(const std::string& name) const { return headers.count(name) != 0; }
+  nlohmann::json json() const {
+    auto parsed = nlohmann::json::parse(body, nullptr, false);
+    return parsed;
+  }
+  // The SSE events of the body so far, and the retry values seen.
+  std::vector<mcp::SseEvent> events(std::vector<std::uint64_t>* retries = nullptr) const {
+    struct Sink final : mcp::SseSink {
+      std::vector<mcp::SseEvent> events;
+      std::vector<std::uint64_t>* retries = nullptr;
+      void on_event(mcp::SseEvent&& event) override { events.push_back(std::move(event)); }
+      void on_retry(std::uint64_t milliseconds) override {
+        if (retries != nullptr) {
+          retries->push_back(milliseconds);
+        }
+      }
+    } sink;
+    sink.retries = retries;
+    mcp::SseParser parser;
+    static_cast<void>(parser.feed(body, sink));
+    return std::move(sink.events);
+  }
+};
+
+// A keep-alive HTTP/1.1 client connection driven by the test's io_context.
+class Client {
+ public:
+  Client(boost::asio::io_context& context, std::uint16_t port)
+      : state_(std::make_shared<State>(context)), port_(port) {
+    boost::system::error_code ignored;
+    state_->socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ignored);
+    read(state_);
+  }
+  ~Client() {
+    boost::system::error_code ignored;
+    state_->socket.close(ignored);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void send_raw(std::string bytes) {
+    auto data = std::make_shared<std::string>(std::move(bytes));
+    boost::asio::async_write(state_->socket, boost::asio::buffer(*data),
+                             [data](const boost::system::error_code&, std::size_t) {});
+  }
+
+  // Sends a request; Host defaults to 127.0.0.1:<port>, Content-Length is added for a body.
+  void send(const std::string& method, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& headers,
+            const std::string& body = {}) {
+    std::string raw = method + " " + target + " HTTP/1.1\r\n";
+    bool has_host = false;
+    for (const auto& [name, value] : headers) {
+      has_host = has_host || name == "Host";
+      raw += name + ": " + value + "\r\n";
+    }
+    if (!has_host) {
+      raw += "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+    }
+    if (!body.empty() || method == "POST") {
+      raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    raw += "\r\n" + body;
+    next_reply();
+    send_raw(std::move(raw));
+  }
+
+  // Parses what has arrived; true once the current response's head is complete.
+  bool head_ready() {
+    parse();
+    return parser_ && parser_->is_header_done();
+  }
+  bool reply_done() {
+    parse();
+    return parser_ && parser_->is_done();
+  }
+  Reply reply() {
+    parse();
+    Reply out;
+    if (!parser_ || !parser_->is_header_done()) {
+      return out;
+    }
+    const auto& message = parser_->get();
+    out.status = message.result_int();
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      out.headers[name] = std::string(field.value());
+    }
+    out.body = message.body();
+    out.done = parser_->is_done();
+    return out;
+  }
+  // Starts parsing the next response on this connection.
+  void next_reply() {
+    parse();
+    parser_.reset();
+  }
+  bool closed() const { return state_->closed; }
+  bool failed() const { return failed_; }
+
+ private:
+  struct State {
+    explicit State(boost::asio::io_context& context) : socket(context) {}
+    boost::asio::ip::tcp::socket socket;
+    std::array<char, 4096> chunk{};
+    std::string inbox;
+    bool closed = false;
+  };
+  static void read(const std::shared_ptr<State>& state) {
+    state->socket.async_read_some(
+        boost::asio::buffer(state->chunk),
+        [state](const boost::system::error_code& error, std::size_t bytes) {
+          if (error) {
+            state->closed = true;
+            return;
+          }
+          state->inbox.append(state->chunk.data(), bytes);
+          read(state);
+        });
+  }
+  void parse() {
+    if (!parser_) {
+      parser_.emplace();
+      parser_->eager(true);
+      parser_->body_limit(boost::none);
+    }
+    while (offset_ < state_->inbox.size() && !parser_->is_done()) {
+      boost::system::error_code error;
+      const auto used = parser_->put(
+          boost::asio::buffer(state_->inbox.data() + offset_, state_->inbox.size() - offset_),
+          error);
+      offset_ += used;
+      if (error == boost::beast::http::error::need_more) {
+        break;
+      }
+      if (error) {
+        failed_ = true;
+        break;
+      }
+      if (used == 0) {
+        break;
+      }
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  std::uint16_t port_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
+  std::size_t offset_ = 0;
+  bool failed_ = false;
+};
+
+// Runs `context` until `done()` holds or 10 s pass; returns done().
+inline bool run_until(boost::asio::io_context& context, const std::function<bool()>& done,
+                      std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return done();
+    }
+    context.restart();
+    context.run_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+}  // namespace mcpgw::front::testing
