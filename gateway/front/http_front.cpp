@@ -133,9 +133,6 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
     for (auto& name : options.forward_headers) {
       name = http::to_lower(name);
     }
-    if (options.keepalive_interval.count() <= 0) {
-      options.keepalive_interval = std::chrono::milliseconds(15000);
-    }
     return options;
   }
 
@@ -721,7 +718,11 @@ asio::awaitable<bool> FrontImpl::pump(const std::shared_ptr<Connection>& connect
       graceful_end = true;
       break;
     }
-    const bool keepalive_due = co_await wait(connection, options_.keepalive_interval);
+    // A zero interval turns keep-alive comments off.
+    const bool keepalive_due = co_await wait(
+        connection, options_.keepalive_interval.count() > 0
+                        ? std::optional<std::chrono::milliseconds>(options_.keepalive_interval)
+                        : std::nullopt);
     if (keepalive_due && !connection->peer_gone) {
       static constexpr std::string_view kComment = ":\n\n";
       // (A braced list inside co_await trips g++ 12, hence the named vector.)

@@ -362,7 +362,7 @@ StreamOptions SessionTable::stream_options(bool resumable) const {
   out.resumable = resumable;
   out.replay_events = resumable ? options_.stream_replay_events : 0;
   out.max_bytes = options_.max_stream_queue_bytes;
-  if (resumable) {
+  if (resumable && options_.sse_retry.count() > 0) {
     out.retry_milliseconds = static_cast<std::uint64_t>(options_.sse_retry.count());
   }
   return out;

@@ -787,6 +787,54 @@ TEST_F(HttpFrontTest, ConnectionsAreBounded) {
   EXPECT_TRUE(run_until(context_, [&] { return third->closed(); }));
 }
 
+TEST_F(HttpFrontTest, ExpectContinueIsGranted) {
+  start();
+  const auto body = initialize_text();
+  client_->send_raw(
+      "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, "
+      "text/event-stream\r\nContent-Type: application/json\r\nExpect: "
+      "100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  EXPECT_EQ(wait_done(*client_).status, 100u);
+  client_->next_reply();
+  client_->send_raw(body);
+  const auto reply = wait_done(*client_);
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.header("mcp-session-id").size(), 32u);
+}
+
+TEST_F(HttpFrontTest, IdleStreamsGetKeepAliveComments) {
+  HttpFrontOptions options;
+  options.keepalive_interval = std::chrono::milliseconds(20);
+  start(options);
+  const auto session = initialize();
+  auto stream = connect();
+  stream->send("GET", "/mcp", {{"Mcp-Session-Id", session}, {"Accept", "text/event-stream"}});
+  EXPECT_TRUE(run_until(context_, [&] {
+    const auto body = stream->reply().body;
+    return body.find("\n:\n") != std::string::npos;
+  }));
+  EXPECT_EQ(stream->reply().events().size(), 1u);  // comments are not events
+}
+
+TEST_F(HttpFrontTest, Http10ClientsGetAStreamUntilClose) {
+  start();
+  const auto session = initialize();
+  auto old = connect();
+  old->send_raw(
+      "POST /mcp HTTP/1.0\r\nAccept: application/json, text/event-stream\r\n"
+      "Content-Type: application/json\r\nMcp-Session-Id: " +
+      session + "\r\nContent-Length: " + std::to_string(request_text("p", "progress").size()) +
+      "\r\n\r\n" + request_text("p", "progress"));
+  EXPECT_TRUE(run_until(context_, [&] { return old->closed(); }));
+  const auto reply = old->reply();
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_FALSE(reply.has_header("transfer-encoding"));
+  const auto events = Reply{reply.status, reply.headers, reply.body, true}.events();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(events[3].data)["id"], "p");
+}
+
 TEST_F(HttpFrontTest, ShutdownClosesSessionsAndConnections) {
   start();
   const auto session = initialize();
