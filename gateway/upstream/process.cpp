@@ -293,7 +293,17 @@ void signal_group(pid_t pid, int signal) {
     ::kill(pid, signal);
 }
 
+namespace {
+bool pidfd_disabled = false;
+}  // namespace
+
+void set_pidfd_disabled(bool disabled) {
+  pidfd_disabled = disabled;
+}
+
 UniqueFd open_pidfd(pid_t pid) {
+  if (pidfd_disabled)
+    return UniqueFd();
 #ifdef SYS_pidfd_open
   const long fd = ::syscall(SYS_pidfd_open, pid, 0);
   if (fd >= 0)

@@ -72,6 +72,8 @@ void signal_group(pid_t pid, int signal);
 // A pidfd for the child (readable once it has exited), or an invalid fd where the kernel has
 // no pidfd_open (before 5.3) or a sandbox forbids it.
 UniqueFd open_pidfd(pid_t pid);
+// Tests: makes open_pidfd() fail, to exercise the waitpid polling fallback.
+void set_pidfd_disabled(bool disabled);
 // Writing to a pipe whose reader is gone must be an EPIPE error, not a SIGPIPE that ends the
 // gateway: sets SIGPIPE to ignored once per process (children get the default back).
 void ignore_sigpipe();

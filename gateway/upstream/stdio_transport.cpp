@@ -102,7 +102,7 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   }
 
   void send(const mcp::Message& message) {
-    if (closing_ || terminating_ || exit_) {
+    if (closing_ || terminating_ || exit_ || (started_ && pid_ <= 0)) {
       spdlog::debug("backend '{}': dropping a message sent after the process ended", spec_->name);
       return;
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/upstream/process.hpp"
 #include "gateway/upstream/transport.hpp"
 
 namespace mcpgw::upstream {
@@ -167,6 +168,31 @@ TEST_F(StdioTransportTest, ExitIsReportedWithStatusAfterRemainingOutput) {
   transport->send(mcp::make_notification("too/late"));
   close_and_wait(*transport);
   EXPECT_EQ(recorder_.closed_count, 1);
+}
+
+TEST_F(StdioTransportTest, ExitIsDetectedByPollingWithoutPidfd) {
+  process::set_pidfd_disabled(true);
+  auto transport =
+      make(shell_backend(print_notification("hello", "{\"pid\":'$$'}") + "; read line; exit 4"));
+  transport->start(recorder_);
+  ASSERT_TRUE(run_until(context_, [&] { return recorder_.messages.size() == 1; }));
+  const pid_t pid = pid_from(recorder_.messages[0]);
+  transport->send(mcp::make_notification("go"));
+  ASSERT_TRUE(run_until(context_, [&] { return recorder_.closed.has_value(); }));
+  process::set_pidfd_disabled(false);
+  EXPECT_NE(recorder_.closed->message.find("exited with status 4"), std::string::npos)
+      << recorder_.closed->message;
+  EXPECT_TRUE(is_reaped(pid));
+  close_and_wait(*transport);
+
+  // And the close sequence with polling.
+  process::set_pidfd_disabled(true);
+  Recorder second;
+  auto other = make(shell_backend("exec cat"));
+  other->start(second);
+  close_and_wait(*other);
+  process::set_pidfd_disabled(false);
+  EXPECT_EQ(second.closed_count, 0);
 }
 
 TEST_F(StdioTransportTest, DeathBySignalIsReported) {
