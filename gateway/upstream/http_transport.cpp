@@ -288,9 +288,13 @@ net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<Stre
   std::uint32_t failures = 0;
   for (std::uint32_t round = 0; self->live() && !failed && !answered; ++round) {
     if (parser.last_event_id().empty()) {
-      self->fail(id, make_error(TransportError::Kind::disconnected,
-                                result.error ? "the response stream broke: " + result.error->message
-                                             : "the response stream ended without a response"));
+      // Without an event id the stream cannot be resumed.
+      auto error = result.error ? http::to_transport_error(*result.error)
+                                : make_error(TransportError::Kind::disconnected,
+                                             "the response stream ended without a response");
+      if (result.error)
+        error.message = "the response stream broke: " + error.message;
+      self->fail(id, error);
       co_return;
     }
     if (round >= kMaxResumes || failures >= kMaxResumeFailures) {
