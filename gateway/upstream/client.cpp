@@ -323,7 +323,7 @@ class ClientImpl final : public Client {
   void on_transport_closed(std::uint64_t generation, const TransportError& error) {
     if (generation != generation_ || !transport_)
       return;
-    spdlog::warn("backend '{}': {}", options_.backend_name, error.message);
+    spdlog::warn("backend '{}' is down: {}", options_.backend_name, error.message);
     go_down(short_reason(error));
   }
 
