@@ -102,7 +102,7 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   }
 
   void send(const mcp::Message& message) {
-    if (closing_ || terminating_ || exit_ || (started_ && pid_ <= 0)) {
+    if (closing_ || terminating_ || exit_ || (started_ && (pid_ <= 0 || !stdin_.is_open()))) {
       spdlog::debug("backend '{}': dropping a message sent after the process ended", spec_->name);
       return;
     }
@@ -270,17 +270,23 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
       report_closed();
       return;
     }
-    if (closing_ || terminating_)
+    expect_exit("stdout closed");
+  }
+
+  // A pipe end closed: usually the process is exiting and its exit is about to be seen (it is
+  // then reported as an exit). A process that closed a pipe and keeps running is useless and
+  // gets stopped after shutdown_grace.
+  void expect_exit(const std::string& what) {
+    if (closing_ || terminating_ || exit_ || expecting_exit_)
       return;
-    // Usually the process is exiting and its exit is about to be seen; a process that closed
-    // stdout and keeps running is useless and gets stopped.
+    expecting_exit_ = true;
     drain_.expires_after(spec_->limits.shutdown_grace);
-    drain_.async_wait([self = shared_from_this()](const error_code& wait_error) {
+    drain_.async_wait([self = shared_from_this(), what](const error_code& wait_error) {
       if (wait_error || self->exit_ || self->closing_)
         return;
-      spdlog::warn("backend '{}': stdout closed while the process is running; stopping it",
-                   self->spec_->name);
-      self->fail(TransportError::Kind::disconnected, "stdout closed", /*discard_output=*/true);
+      spdlog::warn("backend '{}': {} while the process is running; stopping it", self->spec_->name,
+                   what);
+      self->fail(TransportError::Kind::disconnected, what, /*discard_output=*/true);
     });
   }
 
@@ -370,8 +376,8 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
       writing_.clear();
       close_stdin();
       if (!closing_ && !terminating_ && !exit_) {
-        spdlog::warn("backend '{}': writing to stdin failed: {}", spec_->name, error.message());
-        fail(TransportError::Kind::disconnected, "stdin closed", /*discard_output=*/true);
+        spdlog::debug("backend '{}': writing to stdin failed: {}", spec_->name, error.message());
+        expect_exit("stdin closed");
       }
       return;
     }
@@ -492,7 +498,8 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   bool closing_ = false;      // close() was called: no handler calls any more
   bool terminating_ = false;  // stdin closed / TERM / KILL sequence running
   bool stdout_eof_ = false;
-  bool reported_ = false;  // on_closed delivered (or close finished)
+  bool expecting_exit_ = false;  // a pipe closed; waiting for the exit to be seen
+  bool reported_ = false;        // on_closed delivered (or close finished)
 };
 
 class StdioTransport final : public Transport {

@@ -195,6 +195,23 @@ TEST_F(StdioTransportTest, ExitIsDetectedByPollingWithoutPidfd) {
   EXPECT_EQ(second.closed_count, 0);
 }
 
+TEST_F(StdioTransportTest, AWriteToAnExitingProcessIsReportedAsItsExit) {
+  TransportLimits limits;
+  limits.shutdown_grace = 10s;  // the exit comes long before: no signal is needed
+  auto transport = make(shell_backend("exec 0<&-; " + print_notification("stdin/closed", "{}") +
+                                      "; sleep 0.2; exit 5"),
+                        limits);
+  transport->start(recorder_);
+  ASSERT_TRUE(run_until(context_, [&] { return recorder_.messages.size() == 1; }));
+  transport->send(mcp::make_notification("into/the/void"));
+  transport->send(mcp::make_notification("and/again"));
+  ASSERT_TRUE(run_until(context_, [&] { return recorder_.closed.has_value(); }));
+  EXPECT_EQ(recorder_.closed->kind, TransportError::Kind::exited);
+  EXPECT_NE(recorder_.closed->message.find("exited with status 5"), std::string::npos)
+      << recorder_.closed->message;
+  close_and_wait(*transport);
+}
+
 TEST_F(StdioTransportTest, DeathBySignalIsReported) {
   auto transport = make(shell_backend("kill -9 $$"));
   transport->start(recorder_);
