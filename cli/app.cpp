@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "gateway/lint/lint.hpp"
+#include "gateway/serve/serve.hpp"
 
 namespace mcpgw::cli {
 namespace {
@@ -21,7 +22,6 @@ struct PendingSubcommand {
 
 // Subcommands whose implementation has not landed: they say so and exit 2, never pretend.
 constexpr PendingSubcommand kPending[] = {
-    {"serve", "Run the MCP gateway (not built yet)", "the serve issue (#3)"},
     {"inspect", "Decode captured MCP traffic (not built yet)", "the inspect issue (#5)"},
     {"replay", "Re-send recorded sessions against a backend (not built yet)",
      "the replay issue (#6)"},
@@ -36,6 +36,11 @@ struct Choice {
 constexpr Choice<lint::OutputFormat> kFormats[] = {{"text", lint::OutputFormat::text},
                                                    {"json", lint::OutputFormat::json},
                                                    {"sarif", lint::OutputFormat::sarif}};
+constexpr Choice<serve::LogFormat> kLogFormats[] = {{"text", serve::LogFormat::text},
+                                                    {"json", serve::LogFormat::json}};
+constexpr Choice<const char*> kLogLevels[] = {{"info", "info"},   {"trace", "trace"},
+                                              {"debug", "debug"}, {"warn", "warn"},
+                                              {"error", "error"}, {"off", "off"}};
 constexpr Choice<lint::ColorMode> kColors[] = {{"auto", lint::ColorMode::automatic},
                                                {"always", lint::ColorMode::always},
                                                {"never", lint::ColorMode::never}};
@@ -81,6 +86,10 @@ struct Parsed {
   lint::Options lint;
   std::string lint_format = "text";
   std::string lint_color = "auto";
+  serve::ServeOptions serve;
+  std::string serve_listen;
+  std::string serve_log_format = "text";
+  bool print_demo_config = false;
 };
 
 // Option name -> the fixed set of values it accepts, for describe_cli().
@@ -116,11 +125,34 @@ void add_lint(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
       "2 usage or I/O error. See mcpgw-lint(1).");
 }
 
+void add_serve(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
+  auto* serve = app.add_subcommand("serve", "Run the MCP gateway");
+  serve
+      ->add_option("--config,-c", parsed.serve.config_path,
+                   "Gateway configuration (TOML); without it, the built-in demo configuration")
+      ->type_name("FILE");
+  serve->add_flag("--stdio", parsed.serve.stdio,
+                  "Serve one client on stdin/stdout (for desktop clients) instead of HTTP");
+  serve->add_option("--listen", parsed.serve_listen, "Override [server] listen: HOST:PORT")
+      ->type_name("HOST:PORT");
+  add_choice_option(*serve, "--log-level", parsed.serve.log_level, kLogLevels,
+                    "Least severe log messages shown (logs go to stderr)", choices);
+  add_choice_option(*serve, "--log-format", parsed.serve_log_format, kLogFormats,
+                    "Log lines as text or as one JSON object per line", choices);
+  serve->add_flag("--print-demo-config", parsed.print_demo_config,
+                  "Print the built-in demo configuration and exit");
+  serve->footer(
+      "Runs until SIGTERM or SIGINT (with --stdio: until stdin closes), then drains.\n"
+      "Exit status: 0 after a clean stop, 1 configuration errors or the address is in use,\n"
+      "2 usage error. See mcpgw-serve(1).");
+}
+
 void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   app.set_version_flag("--version", std::string("mcpgw ") + MCPGW_VERSION,
                        "Print the version and exit");
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 findings or failure, 2 usage or I/O error.\nSee mcpgw(1).");
+  add_serve(app, parsed, choices);
   add_lint(app, parsed, choices);
   for (const auto& pending : kPending) {
     app.add_subcommand(pending.name, pending.summary)->allow_extras()->prefix_command();
@@ -198,6 +230,18 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
           << ".\n";
       return kExitUsage;
     }
+  }
+  if (app.got_subcommand("serve")) {
+    if (parsed.print_demo_config) {
+      out << serve::embedded_config();
+      return kExitOk;
+    }
+    if (!parsed.serve_listen.empty())
+      parsed.serve.listen = parsed.serve_listen;
+    parsed.serve.log_format = choice_value(kLogFormats, parsed.serve_log_format);
+    for (char& c : parsed.serve.log_level)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return serve::run(parsed.serve, out, err);
   }
   parsed.lint.format = choice_value(kFormats, parsed.lint_format);
   parsed.lint.color = choice_value(kColors, parsed.lint_color);

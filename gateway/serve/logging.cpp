@@ -67,8 +67,9 @@ mcp::Expected<bool, std::string> configure_logging(std::string_view level, LogFo
   if (format == LogFormat::json) {
     sink->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    sink->set_formatter(
-        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v"));
+    // UTC like the JSON format, so lines from both formats compare directly.
+    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
   }
   auto logger = std::make_shared<spdlog::logger>("", std::move(sink));
   logger->set_level(parsed);

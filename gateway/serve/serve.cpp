@@ -153,7 +153,13 @@ class Server {
     if (http_front_)
       http_front_->stop_accepting();
     drain_deadline_ = runtime::Clock::now() + config_->server.drain_timeout;
-    hard_stop_ = loop_.schedule(config_->server.drain_timeout + std::chrono::seconds(15), [this] {
+    // Backends may take two shutdown_grace periods (stdin closed, then SIGTERM) to stop.
+    auto longest_grace = std::chrono::milliseconds(0);
+    for (const auto& backend : config_->backends)
+      longest_grace = std::max(longest_grace, backend.shutdown_grace);
+    const auto hard_limit =
+        config_->server.drain_timeout + 2 * longest_grace + std::chrono::seconds(5);
+    hard_stop_ = loop_.schedule(hard_limit, [this] {
       spdlog::warn("shutdown did not finish in time; stopping");
       context_.stop();
     });
@@ -233,13 +239,17 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   ::signal(SIGPIPE, SIG_IGN);
 
   config::LoadOptions load_options;
-  load_options.env = [fixture = fixture_beside_executable(),
-                      environment = config::process_environment()](const std::string& name) {
-    auto value = environment(name);
-    if (!value && name == "MCPGW_FIXTURE")
-      return std::optional<std::string>(fixture);
-    return value;
-  };
+  if (options.config_path.empty()) {
+    // Only the built-in demo gets MCPGW_FIXTURE filled in, so lint and serve read every
+    // user-written file the same way.
+    load_options.env = [fixture = fixture_beside_executable(),
+                        environment = config::process_environment()](const std::string& name) {
+      auto value = environment(name);
+      if (!value && name == "MCPGW_FIXTURE")
+        return std::optional<std::string>(fixture);
+      return value;
+    };
+  }
   auto result = options.config_path.empty()
                     ? config::load_config_text(std::string(kEmbeddedConfigName),
                                                std::string(kEmbeddedConfig), load_options)
@@ -256,6 +266,12 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
     return 1;
   }
   auto config = result.config;
+  if (config->server.tls) {
+    // Serving plain HTTP where TLS was asked for would be worse than not starting.
+    err << "mcpgw serve: [server.tls] is not supported by this version (TLS on the listener "
+           "arrives with the security issue); remove it or terminate TLS in front of mcpgw\n";
+    return 1;
+  }
   if (options.listen) {
     const auto address = config::parse_listen(*options.listen);
     if (!address) {
@@ -272,6 +288,13 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
     spdlog::info(
         "no --config: serving the built-in demo configuration (mcpgw serve --print-demo-config "
         "shows it)");
+  }
+  if (!config->auth.allow_anonymous || !config->auth.jwt.empty() ||
+      !config->auth.api_keys.empty() || !config->policy_spec.rules.empty() ||
+      !config->policy_spec.rate_limits.empty()) {
+    spdlog::warn(
+        "[auth], [[rule]] and [[rate_limit]] are validated but not enforced by this version: "
+        "every client reaching the listener can call every backend");
   }
   Server server(std::move(config), options);
   return server.run(out, err);
