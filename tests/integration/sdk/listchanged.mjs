@@ -1,0 +1,39 @@
+// list_changed through the gateway: a fixture backend's trigger_list_changed adds a tool and
+// sends notifications/tools/list_changed; the SDK client must receive it, and the next
+// tools/list through the gateway (paged to its end) must show the new tool, prefixed, while
+// the other backend's tools are still all there.
+//   node listchanged.mjs --gateway URL --changing FIXTURE_NAME --steady NAME [--sse]
+import {arg, check, connect, eventually, listAll, run, textOf, types} from './lib.mjs';
+
+run(async () => {
+  const changing = arg('changing');
+  const steady = arg('steady');
+  const sse = process.argv.includes('--sse');
+  const {client} = await connect(arg('gateway'), {sse});
+  let notifications = 0;
+  client.setNotificationHandler(types.ToolListChangedNotificationSchema, () => {
+    notifications += 1;
+  });
+
+  const names = async () => (await listAll(client, 'listTools', 'tools')).items.map((t) => t.name);
+  const before = await names();
+  const newTool = `${changing}__dynamic_tool_1`;
+  check(!before.includes(newTool), `${newTool} exists before it was added`, before);
+  const steadyTools = before.filter((name) => name.startsWith(`${steady}__`));
+  check(steadyTools.length > 0, `no tools of ${steady}`, before);
+
+  const added = await client.callTool({name: `${changing}__trigger_list_changed`, arguments: {}});
+  check(textOf(added) === 'added tool dynamic_tool_1', 'trigger_list_changed result', added);
+  await eventually('notifications/tools/list_changed at the client', () => notifications > 0);
+
+  const after = await names();
+  check(after.includes(newTool), `${newTool} missing from the list after list_changed`, after);
+  check(after.length === before.length + 1, 'the list after list_changed has other changes',
+        {before, after});
+  check(steadyTools.every((name) => after.includes(name)),
+        `tools of ${steady} lost after list_changed`, after);
+  const called = await client.callTool({name: newTool, arguments: {}});
+  check(!called.isError && textOf(called).length > 0, `calling ${newTool}`, called);
+  await client.close();
+  return {notifications, before: before.length, after: after.length, called};
+});

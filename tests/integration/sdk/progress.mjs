@@ -1,0 +1,54 @@
+// Progress through the gateway: the SDK's onprogress callback receives the backend's
+// notifications/progress for its own call, with the values the backend sent. Runs the stdio
+// fixture's test_tool_with_progress (0, 50, 100 of 100) and the HTTP backend's
+// trigger-long-running-operation (1..steps of steps) at the same time, so each progress token
+// must be routed back to the right call. On the legacy SSE front end (--sse) only the first
+// notification is required: SDK 1.32's SSEClientTransport dispatches the events of one read
+// synchronously while the Protocol runs notification handlers a microtask later, so a progress
+// notification that arrives in the same read as its response is dropped after the response
+// removed the handler (the gateway sends them in order; the wire shows it).
+//   node progress.mjs --gateway URL --stdio-name NAME --http-name NAME [--sse]
+import {arg, check, connect, run, textOf} from './lib.mjs';
+
+run(async () => {
+  const stdio = arg('stdio-name');
+  const http = arg('http-name');
+  const sse = process.argv.includes('--sse');
+  const {client} = await connect(arg('gateway'), {sse});
+
+  const stdioProgress = [];
+  const httpProgress = [];
+  const steps = 3;
+  const [stdioResult, httpResult] = await Promise.all([
+    client.callTool({name: `${stdio}__test_tool_with_progress`, arguments: {}}, undefined, {
+      onprogress: (p) => stdioProgress.push(p),
+    }),
+    client.callTool(
+        {name: `${http}__trigger-long-running-operation`,
+         arguments: {duration: 0.3, steps}},
+        undefined, {onprogress: (p) => httpProgress.push(p)}),
+  ]);
+  check(textOf(stdioResult) === 'Tool with progress executed successfully',
+        'stdio progress tool result', stdioResult);
+  check(textOf(httpResult).includes('Long running operation completed'),
+        'HTTP progress tool result', httpResult);
+
+  const values = (list) => list.map((p) => p.progress);
+  const expectedStdio = [0, 50, 100];
+  const expectedHttp = Array.from({length: steps}, (_, i) => i + 1);
+  const required = (expected) => (sse ? expected.slice(0, 1) : expected);
+  const startsWith = (actual, prefix) => prefix.every((value, i) => actual[i] === value);
+  check(startsWith(values(stdioProgress), required(expectedStdio)) &&
+            values(stdioProgress).length <= expectedStdio.length,
+        'stdio backend progress values', stdioProgress);
+  check(stdioProgress.every((p) => p.total === 100), 'stdio backend progress total',
+        stdioProgress);
+  check(startsWith(values(httpProgress), required(expectedHttp)) &&
+            values(httpProgress).length <= expectedHttp.length,
+        'HTTP backend progress values', httpProgress);
+  check(httpProgress.every((p) => p.total === steps), 'HTTP backend progress total',
+        httpProgress);
+
+  await client.close();
+  return {stdioProgress, httpProgress};
+});
