@@ -161,6 +161,28 @@ void SessionImpl::complete_list(const std::shared_ptr<PendingRequest>& pending, 
   const bool names = method == "tools/list" || method == "prompts/list";
   const auto kind = method == "tools/list" ? NameKind::tool : NameKind::prompt;
 
+  if (names) {
+    // Names that need no change claim theirs first, so that one sanitised into the same name
+    // on the same page yields to them instead of being renamed after it was listed.
+    for (std::size_t backend = 0; backend < count; ++backend) {
+      if (!fan_out.asked[backend] || !fan_out.responses[backend] ||
+          fan_out.responses[backend]->kind != mcp::MessageKind::success_response) {
+        continue;
+      }
+      const auto& result = fan_out.responses[backend]->result;
+      const auto list = result.is_object() ? result.find(field) : result.end();
+      if (!result.is_object() || list == result.end() || !list->is_array()) {
+        continue;
+      }
+      for (const auto& item : *list) {
+        const auto original = item.is_object() ? item.find("name") : item.end();
+        if (item.is_object() && original != item.end() && original->is_string() &&
+            core_->names().untouched(backend, original->get_ref<const std::string&>())) {
+          core_->names().expose(kind, backend, original->get<std::string>());
+        }
+      }
+    }
+  }
   CompositeCursor next{method, std::vector<std::optional<std::string>>(count)};
   nlohmann::json items = nlohmann::json::array();
   for (std::size_t backend = 0; backend < count; ++backend) {

@@ -196,6 +196,14 @@ std::optional<std::string> NameTable::expose(NameKind kind, std::size_t backend,
   return mine;
 }
 
+bool NameTable::untouched(std::size_t backend, std::string_view original) const {
+  if (backend >= backends_.size()) {
+    return false;
+  }
+  const auto wanted = candidate(backend, original);
+  return is_valid_exposed_name(wanted);
+}
+
 std::optional<NameTarget> NameTable::resolve(NameKind kind, std::string_view exposed) const {
   const auto& table = names(kind);
   if (const auto found = table.by_exposed.find(std::string(exposed));

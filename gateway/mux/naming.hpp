@@ -72,6 +72,9 @@ class NameTable {
   // when no collision-free name was found (the item is then left out, with a warning).
   std::optional<std::string> expose(NameKind kind, std::size_t backend,
                                     const std::string& original);
+  // Whether `original` keeps its natural exposed name unchanged (no sanitising or shortening).
+  // Such names win collisions, so a merged page exposes them first.
+  bool untouched(std::size_t backend, std::string_view original) const;
   // Which backend owns an exposed name, and its name there.
   std::optional<NameTarget> resolve(NameKind kind, std::string_view exposed) const;
   // Forgets the names of one backend (its list changed).
