@@ -46,6 +46,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxWriteBatch = 256u << 10;
 // After shutdown(), connections still writing get this long before they are cut.
 constexpr std::chrono::milliseconds kShutdownGrace{2000};
+// Closing after an error with request bytes unread: the server stops sending, then reads and
+// drops at most this much for at most this long, so that the client sees the answer.
+constexpr std::chrono::milliseconds kLingerTime{1000};
+constexpr std::size_t kLingerBytes = 1u << 20;
 
 using Request = bhttp::request<bhttp::string_body>;
 
@@ -139,6 +143,7 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
   asio::awaitable<void> accept_loop();
   void refuse(tcp::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+  asio::awaitable<void> linger(const std::shared_ptr<Connection>& connection);
   // Each returns whether the connection may carry another request.
   asio::awaitable<bool> handle(const std::shared_ptr<Connection>& connection, Request& request,
                                Route route, bool keep_alive);
@@ -438,6 +443,9 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
   auto self = shared_from_this();
   const auto header_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(
       options_.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
+  // Set when the connection closes with request bytes still unread: closing at once could
+  // reset the connection before the client has read the error answer.
+  bool unread_input = false;
   while (!connection->closing) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(header_limit);
@@ -453,9 +461,11 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
                               http::error_answer(431, mcp::error_code::invalid_request,
                                                  "Request Header Fields Too Large"),
                               11, false);
+        unread_input = true;
       } else if (read_error == bhttp::error::body_limit) {
         // Beast compares Content-Length with the limit while it parses the head.
         co_await write_answer(connection, too_large(), 11, false);
+        unread_input = true;
       } else if (read_error != bhttp::error::end_of_stream && read_error != beast::error::timeout &&
                  read_error != asio::error::operation_aborted &&
                  read_error != asio::error::connection_reset && read_error != asio::error::eof &&
@@ -489,6 +499,7 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
       }
       again = co_await write_answer(connection, *refusal, version, again);
       if (!again) {
+        unread_input = !parser.is_done();
         break;
       }
       continue;
@@ -510,6 +521,7 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
       if (body_error) {
         if (body_error == bhttp::error::body_limit) {
           co_await write_answer(connection, too_large(), version, false);
+          unread_input = true;
         }
         break;
       }
@@ -521,8 +533,26 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
       break;
     }
   }
+  if (unread_input && !connection->closing) {
+    co_await linger(connection);
+  }
   connection->close();
   connection_done(connection.get());
+}
+
+asio::awaitable<void> FrontImpl::linger(const std::shared_ptr<Connection>& connection) {
+  error_code ignored;
+  connection->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  connection->stream.expires_after(kLingerTime);
+  std::size_t discarded = 0;
+  while (discarded < kLingerBytes) {
+    auto [error, bytes] = co_await connection->stream.async_read_some(
+        asio::buffer(connection->watch_buffer), use_tuple);
+    if (error) {
+      break;
+    }
+    discarded += bytes;
+  }
 }
 
 asio::awaitable<bool> FrontImpl::handle(const std::shared_ptr<Connection>& connection,
@@ -699,8 +729,7 @@ asio::awaitable<bool> FrontImpl::pump(const std::shared_ptr<Connection>& connect
     if (!events.empty()) {
       std::vector<asio::const_buffer> buffers;
       buffers.reserve(events.size() + 1);
-      if (first && !events.front().priming && !retry_block.empty() &&
-          session->kind() == http::HttpSession::Kind::streamable_http) {
+      if (first && !events.front().priming && !retry_block.empty() && stream->resumable()) {
         buffers.emplace_back(asio::buffer(retry_block));
       }
       for (const auto& event : events) {

@@ -180,8 +180,8 @@ void Exchange::start_stream() {
     return;  // the session is gone: the answer stays JSON
   }
   state_ = State::sse;
-  if (sink_) {
-    stream_->attach(sink_, std::nullopt);  // adds the priming event
+  if (auto sink = sink_.lock()) {
+    stream_->attach(std::move(sink), std::nullopt);  // adds the priming event
   } else {
     stream_->push_priming();
   }
@@ -245,8 +245,8 @@ void Exchange::request_done() {
 }
 
 void Exchange::wake() {
-  if (sink_) {
-    sink_->wake();
+  if (auto sink = sink_.lock()) {
+    sink->wake();
   }
 }
 

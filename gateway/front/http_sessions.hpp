@@ -97,7 +97,7 @@ class Exchange final : public ResponseTarget, public std::enable_shared_from_thi
   bool batch_;
   bool initialize_;
   bool initialize_succeeded_ = false;
-  std::shared_ptr<StreamSink> sink_;
+  std::weak_ptr<StreamSink> sink_;
   std::size_t outstanding_ = 1;  // 1 while dispatching, so synchronous answers cannot complete it
   std::vector<mcp::Message> responses_;
   std::shared_ptr<SseStream> stream_;

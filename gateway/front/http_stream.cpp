@@ -14,8 +14,21 @@ SseStream::SseStream(std::uint64_t number, StreamOptions options,
     : number_(number), options_(options), dropped_(std::move(dropped_counter)) {}
 
 SseStream::~SseStream() {
-  if (sink_) {
-    auto sink = std::move(sink_);
+  drop_sink();
+}
+
+void SseStream::wake_sink() const {
+  if (auto sink = sink_.lock()) {
+    sink->wake();
+  }
+}
+
+// Detaches the current sink and wakes it, so that it finds itself detached.
+void SseStream::drop_sink() {
+  auto sink = sink_.lock();
+  sink_.reset();
+  sink_id_ = nullptr;
+  if (sink) {
     sink->wake();
   }
 }
@@ -76,9 +89,7 @@ void SseStream::push(std::string bytes, bool priming) {
   events_.push_back(
       {next_sequence_++, std::make_shared<const std::string>(std::move(bytes)), priming});
   trim();
-  if (sink_) {
-    sink_->wake();
-  }
+  wake_sink();
 }
 
 void SseStream::trim() {
@@ -86,19 +97,18 @@ void SseStream::trim() {
     const auto& front = events_.front();
     const bool delivered = front.sequence < delivered_below_;
     const bool over_bytes = bytes_ > options_.max_bytes && events_.size() > 1;
-    const bool over_count = events_.size() > options_.replay_events && (delivered || !sink_);
+    const bool over_count = events_.size() > options_.replay_events && (delivered || !attached());
     if (!over_bytes && !over_count) {
       break;
     }
     if (!delivered && !front.priming) {
       ++*dropped_;
     }
-    if (sink_ && front.sequence >= cursor_) {
+    if (attached() && front.sequence >= cursor_) {
       // The attached connection cannot keep up: it loses this event, so it must stop here.
       spdlog::warn("http front: SSE stream {} queue full ({} bytes); closing its connection",
                    number_, bytes_);
-      auto sink = std::move(sink_);
-      sink->wake();
+      drop_sink();
     }
     bytes_ -= front.bytes->size();
     if (front.sequence >= delivered_below_) {
@@ -113,25 +123,21 @@ void SseStream::end() {
     return;
   }
   ended_ = true;
-  if (sink_) {
-    sink_->wake();
-  }
+  wake_sink();
 }
 
 void SseStream::request_disconnect() {
   disconnect_requested_ = true;
-  if (sink_) {
-    sink_->wake();
-  }
+  wake_sink();
 }
 
 void SseStream::attach(std::shared_ptr<StreamSink> sink,
                        std::optional<std::uint64_t> resume_after) {
-  if (sink_ && sink_ != sink) {
-    auto previous = std::move(sink_);
-    previous->wake();
+  if (!attached_to(sink.get())) {
+    drop_sink();
   }
-  sink_ = std::move(sink);
+  sink_ = sink;
+  sink_id_ = sink.get();
   disconnect_requested_ = false;
   cursor_ = resume_after ? *resume_after + 1 : delivered_below_;
   if (!events_.empty() && cursor_ < events_.front().sequence) {
@@ -144,17 +150,16 @@ void SseStream::attach(std::shared_ptr<StreamSink> sink,
   if (cursor_ > next_sequence_) {
     cursor_ = next_sequence_;
   }
-  if (!has_queued(sink_.get())) {
+  if (!has_queued(sink_id_)) {
     push_priming();
   }
-  if (sink_) {
-    sink_->wake();
-  }
+  wake_sink();
 }
 
 void SseStream::detach(const StreamSink* sink) {
   if (attached_to(sink)) {
     sink_.reset();
+    sink_id_ = nullptr;
     trim();
   }
 }

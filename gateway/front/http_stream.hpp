@@ -30,7 +30,8 @@
 namespace mcpgw::front::http {
 
 // The connection writing a stream. wake() is called whenever the writer has something new to
-// look at: events, the end of the stream, a disconnect request, being detached.
+// look at: events, the end of the stream, a disconnect request, being detached. Streams and
+// exchanges hold sinks weakly.
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
@@ -59,6 +60,7 @@ class SseStream {
   SseStream& operator=(const SseStream&) = delete;
 
   std::uint64_t number() const { return number_; }
+  bool resumable() const { return options_.resumable; }
 
   // Producer side. Nothing is accepted after end().
   void push_message(const mcp::Message& message);
@@ -78,8 +80,10 @@ class SseStream {
   // event is added, so that the first event of every response carries an id.
   void attach(std::shared_ptr<StreamSink> sink, std::optional<std::uint64_t> resume_after);
   void detach(const StreamSink* sink);
-  bool attached() const { return sink_ != nullptr; }
-  bool attached_to(const StreamSink* sink) const { return sink_ != nullptr && sink_.get() == sink; }
+  bool attached() const { return !sink_.expired(); }
+  bool attached_to(const StreamSink* sink) const {
+    return sink != nullptr && sink == sink_id_ && !sink_.expired();
+  }
   // The next events for `sink` (at least one if any is queued, then up to max_bytes).
   std::vector<OutgoingEvent> take(const StreamSink* sink, std::size_t max_bytes);
   bool has_queued(const StreamSink* sink) const;
@@ -101,6 +105,8 @@ class SseStream {
   };
   void push(std::string bytes, bool priming);
   void trim();
+  void wake_sink() const;
+  void drop_sink();
   std::string next_id();
 
   std::uint64_t number_;
@@ -111,7 +117,10 @@ class SseStream {
   std::uint64_t next_sequence_ = 1;
   std::uint64_t delivered_below_ = 1;  // every sequence below was taken by some connection
   std::uint64_t cursor_ = 1;           // the attached sink's next sequence
-  std::shared_ptr<StreamSink> sink_;
+  // The connection writing the stream; it detaches itself when it is done, and the stream never
+  // keeps a connection alive.
+  std::weak_ptr<StreamSink> sink_;
+  const StreamSink* sink_id_ = nullptr;
   bool ended_ = false;
   bool disconnect_requested_ = false;
 };

@@ -60,9 +60,13 @@ class ScriptedSession final : public server::Session {
       stream->finish(mcp::make_success_response(id, params));
     } else if (request.method == "progress") {
       const int count = params.value("count", 2);
+      nlohmann::json token = "p";
+      if (params.contains("_meta") && params["_meta"].contains("progressToken")) {
+        token = params["_meta"]["progressToken"];
+      }
       for (int i = 1; i <= count; ++i) {
         stream->send(mcp::make_notification(
-            "notifications/progress", nlohmann::json{{"progressToken", "p"}, {"progress", i}}));
+            "notifications/progress", nlohmann::json{{"progressToken", token}, {"progress", i}}));
       }
       stream->finish(mcp::make_success_response(id, {{"done", count}}));
     } else if (request.method == "ask") {
