@@ -211,12 +211,15 @@ mcp::Expected<std::uint16_t, std::string> FrontImpl::listen() {
     return mcp::unexpected("cannot listen on " + where + ": " + ec.message());
   }
   acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  // close() gets its own error_code: reusing `ec` would turn the reason into "Success".
   if (acceptor_.bind(endpoint, ec); ec) {
-    acceptor_.close(ec);
+    error_code ignored;
+    acceptor_.close(ignored);
     return mcp::unexpected("cannot bind " + where + ": " + ec.message());
   }
   if (acceptor_.listen(tcp::socket::max_listen_connections, ec); ec) {
-    acceptor_.close(ec);
+    error_code ignored;
+    acceptor_.close(ignored);
     return mcp::unexpected("cannot listen on " + where + ": " + ec.message());
   }
   const auto port = acceptor_.local_endpoint(ec).port();
