@@ -512,3 +512,132 @@ class RunningGateway {
 };
 
 }  // namespace mcpgw::integration
+
+// ---- Generic MCP helpers shared by the integration tests ----
+namespace mcpgw::integration {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+inline const std::string kAcceptBoth = "application/json, text/event-stream";
+
+// The headers of a well-formed POST to the Streamable HTTP endpoint; the session and protocol
+// version headers only when given.
+inline Headers mcp_post_headers(const std::string& session_id = "",
+                                const std::string& protocol_version = "") {
+  Headers headers{{"Accept", kAcceptBoth}, {"Content-Type", "application/json"}};
+  if (!session_id.empty())
+    headers.emplace_back("Mcp-Session-Id", session_id);
+  if (!protocol_version.empty())
+    headers.emplace_back("MCP-Protocol-Version", protocol_version);
+  return headers;
+}
+
+inline nlohmann::json jsonrpc_request(const nlohmann::json& id, const std::string& method,
+                                      const nlohmann::json& params = nlohmann::json::object()) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+}
+
+inline nlohmann::json jsonrpc_notification(const std::string& method) {
+  return {{"jsonrpc", "2.0"}, {"method", method}};
+}
+
+inline nlohmann::json initialize_request(const nlohmann::json& id,
+                                         const std::string& protocol_version) {
+  return jsonrpc_request(id, "initialize",
+                         {{"protocolVersion", protocol_version},
+                          {"capabilities", nlohmann::json::object()},
+                          {"clientInfo", {{"name", "integration-test"}, {"version", "1"}}}});
+}
+
+// The JSON-RPC messages of a POST's answer: its application/json body (one object, or each
+// element of a batch), or the data of every event of its text/event-stream body.
+inline std::vector<nlohmann::json> answer_messages(const HttpResponse& response) {
+  std::vector<nlohmann::json> out;
+  const auto add = [&out](const std::string& text) {
+    auto value = nlohmann::json::parse(text, nullptr, false);
+    if (value.is_array()) {
+      for (auto& item : value)
+        out.push_back(std::move(item));
+    } else if (!value.is_discarded()) {
+      out.push_back(std::move(value));
+    }
+  };
+  if (response.header("content-type").rfind("text/event-stream", 0) == 0) {
+    for (const auto& data : sse_data(response.body))
+      if (!data.empty())
+        add(data);
+  } else {
+    add(response.body);
+  }
+  return out;
+}
+
+// The response (a message with an id and a result or an error) in a POST's answer, or null.
+inline nlohmann::json answer_response(const HttpResponse& response) {
+  for (auto& message : answer_messages(response))
+    if (message.contains("id") && (message.contains("result") || message.contains("error")))
+      return message;
+  return nullptr;
+}
+
+// initialize and notifications/initialized on `connection`; the session id, or nullopt with
+// what went wrong in `failure`.
+inline std::optional<std::string> open_mcp_session(HttpConnection& connection,
+                                                   const std::string& protocol_version,
+                                                   std::string* failure = nullptr) {
+  const auto fail = [failure](const std::string& why) {
+    if (failure != nullptr)
+      *failure = why;
+    return std::nullopt;
+  };
+  const auto answer = connection.request("POST", "/mcp", mcp_post_headers(),
+                                         initialize_request(0, protocol_version).dump());
+  if (!answer)
+    return fail("no answer to initialize");
+  const auto id = answer->header("mcp-session-id");
+  if (answer->status != 200 || id.empty())
+    return fail("initialize answered " + std::to_string(answer->status) + ": " + answer->body);
+  const auto initialized =
+      connection.request("POST", "/mcp", mcp_post_headers(id, protocol_version),
+                         jsonrpc_notification("notifications/initialized").dump());
+  if (!initialized || initialized->status != 202)
+    return fail("notifications/initialized was not accepted");
+  return id;
+}
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+template <typename Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// The process ids in the gateway's "backend 'NAME': started process PID" log lines.
+inline std::vector<pid_t> started_backend_pids(const std::string& log) {
+  std::vector<pid_t> pids;
+  static const std::string marker = "started process ";
+  for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    const auto digits = at + marker.size();
+    const auto end = log.find_first_not_of("0123456789", digits);
+    if (end != digits)
+      pids.push_back(static_cast<pid_t>(std::stol(log.substr(digits, end - digits))));
+  }
+  return pids;
+}
+
+// Whether a process has ended: no such process, or a zombie waiting to be reaped by whoever
+// inherited it.
+inline bool process_ended(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH)
+    return true;
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+}  // namespace mcpgw::integration
