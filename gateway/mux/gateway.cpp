@@ -189,13 +189,11 @@ void GatewayCore::finish_discovery() {
 }
 
 void GatewayCore::when_discovered(std::function<void()> ready) {
-  if (discovered_ || !started_) {
+  if (discovered_ || !started_ || shutting_down_) {
     ready();
     return;
   }
-  if (!shutting_down_) {
-    discovery_waiters_.push_back(std::move(ready));
-  }
+  discovery_waiters_.push_back(std::move(ready));
 }
 
 nlohmann::json GatewayCore::initialize_result(const std::string& protocol_version) const {

@@ -3,6 +3,29 @@
 // backend), or one shared Client per backend in shared mode. All protocol semantics of the
 // gateway live here: initialize, prefixed names, merged pagination, routing in both
 // directions, id/token/URI rewriting, cancellation, list_changed, failure isolation.
+//
+// How it behaves (details next to the code: naming.hpp, cursor.hpp, core.hpp):
+// - start() opens one discovery Client per backend (the latest legacy version, empty
+//   capabilities, clientInfo "mcpgw") to learn its InitializeResult. A client's initialize is
+//   answered by the gateway once every backend answered or failed, or after
+//   GatewayOptions::discovery_wait: the client's version when it is a supported legacy one,
+//   else 2025-11-25; the union of the backends' capabilities; their instructions merged.
+// - per_session backends: each client session gets its own Client per backend, made on first
+//   use, whose initialize params are the client's own (its capabilities reach the backend).
+// - shared backends: the discovery Client serves every session (one process for stdio); it
+//   declares the capabilities the gateway can forward (roots, sampling, elicitation). A backend
+//   request that names no call of its own goes to the one session with a call in flight to
+//   that backend; with none or several the owner is ambiguous and the backend gets an error
+//   (ping is answered by the gateway). Unrelated notifications go to every session, resource
+//   updates to the sessions that subscribed. Choose per_session when backends ask clients
+//   things (sampling, elicitation, roots).
+// - Tool and prompt names, resource URIs and task ids are rewritten reversibly (naming.hpp);
+//   lists are merged over all backends in parallel with a composite cursor (cursor.hpp).
+// - Client request ids stay the client's own towards the Client (which uses its own on the
+//   wire); progress tokens and the ids of backend-to-client requests are replaced with ones
+//   unique to the gateway and mapped back.
+// - A backend whose discovery session is down is left out of lists (a warning; the whole list
+//   fails when the backend is fail_closed) and calls to it fail with -32001 at once.
 #pragma once
 
 #include <chrono>

@@ -447,6 +447,15 @@ void SessionImpl::handle_notification(mcp::Message notification,
     if (!request_id) {
       return;
     }
+    // Cancelled before the initialize answer let it start: it is never sent anywhere.
+    for (auto it = deferred_.begin(); it != deferred_.end(); ++it) {
+      if (it->request.id == *request_id) {
+        auto stream = std::move(it->stream);
+        deferred_.erase(it);
+        stream->abandon();
+        return;
+      }
+    }
     const auto found = pending_.find(*request_id);
     if (found == pending_.end()) {
       spdlog::debug("mux: session {}: cancellation of {} which is not in flight", serial_,

@@ -156,6 +156,9 @@ TEST_F(MuxInit, RequestsSentWhileInitializeWaitsRunAfterIt) {
   auto client = connect();
   auto init = client.request(1, "initialize", client_initialize_params());
   auto call = client.request(2, "tools/call", json{{"name", "echo"}});
+  auto dropped = client.request(3, "tools/call", json{{"name", "never"}});
+  client.notify("notifications/cancelled", json{{"requestId", 3}});
+  EXPECT_EQ(dropped->abandons, 1);
   EXPECT_FALSE(init->done());
   EXPECT_EQ(client_count(0), 1u);
   discovery(0).ready(initialize_result_with({{"tools", json::object()}}, "a"));
