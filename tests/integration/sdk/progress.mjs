@@ -2,7 +2,8 @@
 // notifications/progress for its own call, with the values the backend sent. Runs the stdio
 // fixture's test_tool_with_progress (0, 50, 100 of 100) and the HTTP backend's
 // trigger-long-running-operation (1..steps of steps) at the same time, so each progress token
-// must be routed back to the right call. On the legacy SSE front end (--sse) only the first
+// must be routed back to the right call; a second client session makes the same stdio call at
+// the same time and must see only its own notifications. On the legacy SSE front end (--sse) only the first
 // notification is required: SDK 1.32's SSEClientTransport dispatches the events of one read
 // synchronously while the Protocol runs notification handlers a microtask later, so a progress
 // notification that arrives in the same read as its response is dropped after the response
@@ -15,11 +16,13 @@ run(async () => {
   const http = arg('http-name');
   const sse = process.argv.includes('--sse');
   const {client} = await connect(arg('gateway'), {sse});
+  const second = await connect(arg('gateway'), {sse});
 
   const stdioProgress = [];
   const httpProgress = [];
+  const secondProgress = [];
   const steps = 3;
-  const [stdioResult, httpResult] = await Promise.all([
+  const [stdioResult, httpResult, secondResult] = await Promise.all([
     client.callTool({name: `${stdio}__test_tool_with_progress`, arguments: {}}, undefined, {
       onprogress: (p) => stdioProgress.push(p),
     }),
@@ -27,7 +30,13 @@ run(async () => {
         {name: `${http}__trigger-long-running-operation`,
          arguments: {duration: 0.3, steps}},
         undefined, {onprogress: (p) => httpProgress.push(p)}),
+    // Another client session with a call of its own: progress tokens are per session (both
+    // SDK clients number their requests alike), so each must get only its own notifications.
+    second.client.callTool({name: `${stdio}__test_tool_with_progress`, arguments: {}},
+                           undefined, {onprogress: (p) => secondProgress.push(p)}),
   ]);
+  check(textOf(secondResult) === 'Tool with progress executed successfully',
+        'second session progress tool result', secondResult);
   check(textOf(stdioResult) === 'Tool with progress executed successfully',
         'stdio progress tool result', stdioResult);
   check(textOf(httpResult).includes('Long running operation completed'),
@@ -48,7 +57,11 @@ run(async () => {
         'HTTP backend progress values', httpProgress);
   check(httpProgress.every((p) => p.total === steps), 'HTTP backend progress total',
         httpProgress);
+  check(startsWith(values(secondProgress), required(expectedStdio)) &&
+            values(secondProgress).length <= expectedStdio.length,
+        'second session progress values', secondProgress);
 
   await client.close();
-  return {stdioProgress, httpProgress};
+  await second.client.close();
+  return {stdioProgress, httpProgress, secondProgress};
 });
