@@ -267,13 +267,15 @@ class SdkThroughGateway : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // mcpgw serve with the stdio fixture and server-everything, then `more` backends.
+  // mcpgw serve with the stdio fixture and (unless told otherwise) server-everything, then
+  // `more` backends.
   RunningGateway& start_gateway(const std::string& more = "",
-                                const std::string& stdio_session_mode = "per_session") {
+                                const std::string& stdio_session_mode = "per_session",
+                                bool with_everything = true) {
     gateway_ = std::make_unique<RunningGateway>(
         dir_, "[policy]\ndefault = \"allow\"\n[auth]\nallow_anonymous = true\n" +
                   stdio_backend(kStdio, stdio_session_mode) +
-                  http_backend(kHttp, everything_->url()) + more);
+                  (with_everything ? http_backend(kHttp, everything_->url()) : "") + more);
     return *gateway_;
   }
 
@@ -428,19 +430,24 @@ TEST_F(SdkThroughGateway, ForwardsListChangedOfAStdioBackendAndListsTheNewTool) 
   const auto run = run_script(
       "listchanged.mjs", {"--gateway", gateway_->url(), "--changing", kStdio, "--steady", kHttp});
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
-  EXPECT_GE(run.output["notifications"].get<int>(), 1) << run.output.dump();
+  EXPECT_GT(run.output["notifications"].get<int>(), run.output["notificationsBefore"].get<int>())
+      << run.output.dump();
   EXPECT_EQ(run.output["after"].get<int>(), run.output["before"].get<int>() + 1)
       << run.output.dump();
 }
 
-TEST_F(SdkThroughGateway, ForwardsListChangedOfAnHttpBackendAndListsTheNewTool) {
-  // server-everything cannot change its tool list on demand; the fixture in http mode can.
+TEST_F(SdkThroughGateway, ForwardsListChangedOfAnHttpBackendExactlyOnceAndListsTheNewTool) {
+  // server-everything cannot change its tool list on demand (and sends list_changed of its own
+  // after initialize); here the HTTP backend is the fixture in http mode, the only backends are
+  // fixtures, and the client must see exactly one list_changed.
   auto& peer = start_http_fixture("peer");
-  start_gateway(http_backend("peer", peer.url()));
-  const auto run = run_script(
-      "listchanged.mjs", {"--gateway", gateway_->url(), "--changing", "peer", "--steady", kStdio});
+  start_gateway(http_backend("peer", peer.url()), "per_session", false);
+  const auto run = run_script("listchanged.mjs", {"--gateway", gateway_->url(), "--changing",
+                                                  "peer", "--steady", kStdio, "--exactly-one"});
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
-  EXPECT_GE(run.output["notifications"].get<int>(), 1) << run.output.dump();
+  EXPECT_EQ(run.output["notifications"].get<int>(), 1) << run.output.dump();
+  EXPECT_EQ(run.output["after"].get<int>(), run.output["before"].get<int>() + 1)
+      << run.output.dump();
 }
 
 TEST_F(SdkThroughGateway, SessionDeleteEndsTheSessionAndReleasesItsBackendProcess) {

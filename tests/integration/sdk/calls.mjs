@@ -1,6 +1,7 @@
-// Call routing through the gateway: tools/call, prompts/get and resources/read each reach the
-// backend named by the prefix (or URI token) and come back with that backend's own answer;
-// unknown names get a JSON-RPC error.
+// Call routing through the gateway: tools/call, prompts/get, resources/read and
+// completion/complete each reach the backend named by the prefix (or URI token) and come back
+// with that backend's own answer; ping is answered; logging/setLevel is accepted and the
+// backend's notifications/message arrive; unknown names get a JSON-RPC error.
 //   node calls.mjs --gateway URL --stdio-name NAME --http-name NAME [--sse]
 import {arg, check, connect, run, textOf, types} from './lib.mjs';
 
@@ -9,6 +10,7 @@ run(async () => {
   const http = arg('http-name');
   const sse = process.argv.includes('--sse');
   const {client} = await connect(arg('gateway'), {sse});
+  const token = (name) => name.toLowerCase().replaceAll('_', '.');
   const server = client.getServerVersion();
   const capabilities = client.getServerCapabilities();
   check(capabilities?.tools && capabilities?.prompts && capabilities?.resources,
@@ -34,7 +36,6 @@ run(async () => {
   check(JSON.stringify(httpPrompt.messages).includes('Lisbon'), 'HTTP prompts/get answer',
         httpPrompt);
 
-  const token = (name) => name.toLowerCase().replaceAll('_', '.');
   const staticText = `${token(stdio)}+test://static-text`;
   const read = await client.readResource({uri: staticText});
   check(read.contents?.length === 1 && read.contents[0].uri === staticText &&
@@ -45,6 +46,40 @@ run(async () => {
   check(httpRead.contents?.[0]?.uri === dynamicText &&
             httpRead.contents[0].text?.startsWith('Resource 7:'),
         'resources/read of a rewritten HTTP backend URI', httpRead);
+
+  // completion/complete goes to the owner of its ref (a prompt name or a template URI).
+  const completion = async (ref, name, value, context) =>
+      (await client.complete({ref, argument: {name, value}, ...(context ? {context} : {})}))
+          .completion.values;
+  const completions = {
+    stdioPrompt: await completion({type: 'ref/prompt', name: `${stdio}__test_prompt_with_arguments`},
+                                  'arg1', 'hel'),
+    stdioTemplate: await completion(
+        {type: 'ref/resource', uri: `${token(stdio)}+test://template/{id}/data`}, 'id', '12'),
+    httpPrompt: await completion({type: 'ref/prompt', name: `${http}__completable-prompt`},
+                                 'department', 'Eng'),
+  };
+  check(JSON.stringify(completions.stdioPrompt) === '["hello","help"]',
+        'completion of a fixture prompt argument', completions);
+  check(JSON.stringify(completions.stdioTemplate) === '["12","123"]',
+        'completion of a fixture template variable', completions);
+  check(JSON.stringify(completions.httpPrompt) === '["Engineering"]',
+        'completion of an HTTP backend prompt argument', completions);
+
+  // ping is answered by the gateway itself.
+  check(JSON.stringify(await client.ping()) === '{}', 'ping');
+
+  // logging/setLevel reaches the backends; the fixture's log messages reach this session.
+  const logs = [];
+  client.setNotificationHandler(types.LoggingMessageNotificationSchema,
+                                (notification) => logs.push(notification.params));
+  await client.setLoggingLevel('debug');
+  const logged = await client.callTool({name: `${stdio}__test_tool_with_logging`, arguments: {}});
+  check(textOf(logged) === 'Tool with logging executed successfully', 'logging tool', logged);
+  const logTexts = logs.map((entry) => JSON.stringify(entry.data));
+  check(['Tool execution started', 'Tool processing data', 'Tool execution completed'].every(
+            (text) => logTexts.some((logText) => logText.includes(text))),
+        'notifications/message of the fixture', logs);
 
   const errors = {};
   for (const name of [`${stdio}__no_such_tool`, 'nobody__echo', 'echo']) {
@@ -66,5 +101,5 @@ run(async () => {
   }
 
   await client.close();
-  return {server, errors};
+  return {server, completions, logs: logs.length, errors};
 });

@@ -2,7 +2,10 @@
 // sends notifications/tools/list_changed; the SDK client must receive it, and the next
 // tools/list through the gateway (paged to its end) must show the new tool, prefixed, while
 // the other backend's tools are still all there.
+// With --exactly-one (backends that send nothing on their own), the client must have seen
+// exactly one list_changed in all: the gateway neither drops nor duplicates it.
 //   node listchanged.mjs --gateway URL --changing FIXTURE_NAME --steady NAME [--sse]
+//                        [--exactly-one]
 import {arg, check, connect, eventually, listAll, run, textOf, types} from './lib.mjs';
 
 run(async () => {
@@ -20,12 +23,16 @@ run(async () => {
   const steadyTools = before.filter((name) => name.startsWith(`${steady}__`));
   check(steadyTools.length > 0, `no tools of ${steady}`, before);
 
+  // server-everything announces the tools it registers after initialize with list_changed of
+  // its own, so only what arrives from here on counts.
+  const notificationsBefore = notifications;
   const added = await client.callTool({name: `${changing}__trigger_list_changed`, arguments: {}});
   const addedName = /^added tool (dynamic_tool_\d+)$/.exec(textOf(added))?.[1];
   check(addedName !== undefined, 'trigger_list_changed result', added);
   const newTool = `${changing}__${addedName}`;
   check(!before.includes(newTool), `${newTool} was listed before it was added`, before);
-  await eventually('notifications/tools/list_changed at the client', () => notifications > 0);
+  await eventually('notifications/tools/list_changed at the client',
+                   () => notifications > notificationsBefore);
 
   const after = await names();
   check(after.includes(newTool), `${newTool} missing from the list after list_changed`, after);
@@ -35,6 +42,11 @@ run(async () => {
         `tools of ${steady} lost after list_changed`, after);
   const called = await client.callTool({name: newTool, arguments: {}});
   check(!called.isError && textOf(called).length > 0, `calling ${newTool}`, called);
+  if (process.argv.includes('--exactly-one')) {
+    check(notificationsBefore === 0 && notifications === 1,
+          'one trigger should give exactly one list_changed at the client',
+          {notificationsBefore, notifications});
+  }
   await client.close();
-  return {notifications, before: before.length, after: after.length, called};
+  return {notificationsBefore, notifications, before: before.length, after: after.length, called};
 });

@@ -2,9 +2,10 @@
 // roots/list, asked by the stdio fixture (test_sampling, test_elicitation, roots) and by the
 // HTTP backend (server-everything's trigger-sampling-request, trigger-elicitation-request,
 // get-roots-list). The client's handlers answer with values unique to each call; the tool
-// results must carry them, so the answer reached the backend that asked.
-//   node roundtrips.mjs --gateway URL --stdio-name NAME --http-name NAME [--sse]
-import {arg, check, connect, run, textOf, types} from './lib.mjs';
+// results must carry them, so the answer reached the backend that asked. Then the client's
+// notifications/roots/list_changed must reach the HTTP backend, which asks for the roots again.
+//   node roundtrips.mjs --gateway URL --stdio-name NAME --http-name NAME
+import {arg, check, connect, eventually, run, textOf, types} from './lib.mjs';
 
 run(async () => {
   const stdio = arg('stdio-name');
@@ -32,9 +33,10 @@ run(async () => {
     }
     return {action: 'accept', content: {name: 'Bob From SDK'}};
   });
+  let rootUri = 'file:///tmp/mcpgw-sdk-root';
   client.setRequestHandler(types.ListRootsRequestSchema, () => {
     asked.roots += 1;
-    return {roots: [{uri: 'file:///tmp/mcpgw-sdk-root', name: 'sdk-root'}]};
+    return {roots: [{uri: rootUri, name: 'sdk-root'}]};
   });
 
   const call = async (name, args) => textOf(await client.callTool({name, arguments: args}));
@@ -70,7 +72,19 @@ run(async () => {
   check(httpRoots.includes('file:///tmp/mcpgw-sdk-root'),
         'the HTTP backend did not get the client\'s roots', httpRoots);
 
+  // notifications/roots/list_changed goes to every backend: server-everything asks for the
+  // roots again and then reports the new one.
+  rootUri = 'file:///tmp/mcpgw-sdk-root-changed';
+  const rootsAskedBefore = asked.roots;
+  await client.sendRootsListChanged();
+  const changedRoots = await eventually('the HTTP backend seeing the changed roots', async () => {
+    const text = await call(`${http}__get-roots-list`, {});
+    return text.includes(rootUri) ? text : undefined;
+  });
+  check(asked.roots > rootsAskedBefore, 'roots/list_changed did not make a backend ask again',
+        asked.roots);
+
   await client.close();
-  return {asked, stdioSampling, httpSampling, stdioElicitation, httpElicitation, stdioRoots,
+  return {changedRoots, asked, stdioSampling, httpSampling, stdioElicitation, httpElicitation, stdioRoots,
           httpRoots};
 });
