@@ -211,6 +211,26 @@ class NodeScript {
   std::string stdout_;
 };
 
+// Reads the script's next line and checks that it is the pause {"event": event}; otherwise
+// ends the script and fails with its output.
+::testing::AssertionResult reached(NodeScript& script, const std::string& event) {
+  const auto line = script.next_line();
+  if (line.is_object() && line.value("event", "") == event)
+    return ::testing::AssertionSuccess();
+  const auto run = script.finish();
+  return ::testing::AssertionFailure() << "the script did not reach its pause '" << event << "'\n"
+                                       << run.transcript;
+}
+
+// The most recently started of `processes` (not empty): with one stdio process per client
+// session, the one of the session that just started (the gateway may keep an older one for
+// discovery).
+ProcessInfo newest(const std::vector<ProcessInfo>& processes) {
+  return *std::max_element(
+      processes.begin(), processes.end(),
+      [](const ProcessInfo& a, const ProcessInfo& b) { return a.start_ticks < b.start_ticks; });
+}
+
 // ---- gateway configuration ----
 
 std::string toml_string(const std::string& text) {
@@ -453,18 +473,10 @@ TEST_F(SdkThroughGateway, ForwardsListChangedOfAnHttpBackendExactlyOnceAndListsT
 TEST_F(SdkThroughGateway, SessionDeleteEndsTheSessionAndReleasesItsBackendProcess) {
   auto& gateway = start_gateway();
   NodeScript script(dir_, "delete.mjs", common_args());
-  const auto event = script.next_line();
-  if (!event.is_object() || event.value("event", "") != "connected") {
-    const auto run = script.finish();
-    FAIL() << "delete.mjs did not reach its pause\n" << run.transcript << gateway_log();
-  }
-  // The session's own stdio process is the newest one (the gateway may keep an older one for
-  // discovery).
+  ASSERT_TRUE(reached(script, "connected")) << gateway_log();
   const auto processes = backend_processes(gateway.child().pid(), kStdio);
   ASSERT_FALSE(processes.empty()) << gateway_log();
-  const auto session_process = *std::max_element(
-      processes.begin(), processes.end(),
-      [](const ProcessInfo& a, const ProcessInfo& b) { return a.start_ticks < b.start_ticks; });
+  const auto session_process = newest(processes);
   script.send_line("go");
   const auto run = script.finish();
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
@@ -477,40 +489,61 @@ TEST_F(SdkThroughGateway, SessionDeleteEndsTheSessionAndReleasesItsBackendProces
       << gateway_log();
 }
 
-TEST_F(SdkThroughGateway, BackendCrashingMidCallFailsCallsInFlightAndRestarts) {
+TEST_F(SdkThroughGateway, StdioBackendCrashingMidCallFailsCallsInFlightAndRestarts) {
   start_gateway();
-  auto args = common_args();
-  args.insert(args.end(), {"--mode", "tool"});
-  const auto run = run_script("crash.mjs", args);
+  const auto run = run_script("crash.mjs", {"--gateway", gateway_->url(), "--victim", kStdio,
+                                            "--survivor", kHttp, "--mode", "tool"});
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
   EXPECT_TRUE(run.output["outcomes"]["crash"].contains("code")) << run.output.dump();
   EXPECT_TRUE(run.output["outcomes"]["sleep"].contains("code")) << run.output.dump();
 }
 
-TEST_F(SdkThroughGateway, BackendKilledMidCallFailsTheCallAndRestarts) {
+TEST_F(SdkThroughGateway, StdioBackendKilledMidCallFailsTheCallAndRestarts) {
   auto& gateway = start_gateway();
-  auto args = common_args();
-  args.insert(args.end(), {"--mode", "external"});
-  NodeScript script(dir_, "crash.mjs", args);
-  const auto event = script.next_line();
-  if (!event.is_object() || event.value("event", "") != "sleeping") {
-    const auto run = script.finish();
-    FAIL() << "crash.mjs did not reach its pause\n" << run.transcript << gateway_log();
-  }
+  NodeScript script(dir_, "crash.mjs",
+                    {"--gateway", gateway_->url(), "--victim", kStdio, "--survivor", kHttp,
+                     "--mode", "external"});
+  ASSERT_TRUE(reached(script, "sleeping")) << gateway_log();
   const auto processes = backend_processes(gateway.child().pid(), kStdio);
   ASSERT_FALSE(processes.empty()) << gateway_log();
-  const auto session_process = *std::max_element(
-      processes.begin(), processes.end(),
-      [](const ProcessInfo& a, const ProcessInfo& b) { return a.start_ticks < b.start_ticks; });
+  const auto session_process = newest(processes);
   ASSERT_EQ(::kill(session_process.pid, SIGKILL), 0);
   script.send_line("killed");
+  ASSERT_TRUE(reached(script, "failed")) << gateway_log();
+  script.send_line("go on");
   const auto run = script.finish();
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
   EXPECT_TRUE(run.output["outcomes"]["sleep"].contains("code")) << run.output.dump();
-  // The restarted backend is a new process of the gateway.
+  // The gateway restarted the backend: a new process answered.
   const auto after = backend_processes(gateway.child().pid(), kStdio);
   EXPECT_TRUE(std::none_of(after.begin(), after.end(),
                            [&](const ProcessInfo& p) { return p.pid == session_process.pid; }));
+}
+
+TEST_F(SdkThroughGateway, HttpBackendKilledMidCallFailsTheCallAndItsNewProcessIsReinitialized) {
+  // The HTTP backend is a fixture the test kills, then starts again on the same port: the
+  // gateway's backend session id is unknown there (404), so the gateway must initialize a new
+  // upstream session transparently while the client keeps its session.
+  auto& peer = start_http_fixture("peer");
+  start_gateway(http_backend("peer", peer.url()), "per_session", false);
+  NodeScript script(dir_, "crash.mjs",
+                    {"--gateway", gateway_->url(), "--victim", "peer", "--survivor", kStdio,
+                     "--mode", "external"});
+  ASSERT_TRUE(reached(script, "sleeping")) << gateway_log();
+  peer.child().stop(5s, SIGKILL);
+  script.send_line("killed");
+  ASSERT_TRUE(reached(script, "failed")) << gateway_log();
+  Child restarted({MCPGW_FIXTURE_BINARY, "http", "--listen",
+                   "127.0.0.1:" + std::to_string(peer.port()), "--name", "peer"},
+                  dir_ / "peer-restarted.stderr");
+  ASSERT_EQ(wait_for_port(restarted), peer.port());
+  script.send_line("restarted");
+  const auto run = script.finish();
+  ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
+  EXPECT_TRUE(run.output["outcomes"]["sleep"].contains("code")) << run.output.dump();
+  EXPECT_NE(gateway_->child().stderr_text().find("session expired"), std::string::npos)
+      << "the gateway should log the re-initialization after the 404\n"
+      << gateway_log();
 }
 
 TEST_F(SdkThroughGateway, LegacySseFrontEndInitializesListsAndCalls) {
