@@ -716,7 +716,7 @@ net::awaitable<SseReadResult> read_sse(
 
 HttpBackend::HttpBackend(net::io_context& io, const config::BackendConfig& config,
                          const TransportLimits& transport_limits)
-    : context(io), name(config.name), limits(transport_limits) {
+    : context(io), name(config.name), limits(transport_limits), request_timeout(config.timeout) {
   auto parsed = parse_url(config.url);
   if (!parsed) {
     url_error = "invalid url: " + parsed.error();
@@ -743,7 +743,8 @@ HttpBackend::HttpBackend(net::io_context& io, const config::BackendConfig& confi
 
 ExchangeOptions HttpBackend::exchange_options() const {
   ExchangeOptions options;
-  options.idle_timeout = limits.stream_idle_timeout;
+  // Never shorter than the request timeout: a backend may think that long before its answer.
+  options.idle_timeout = std::max(limits.stream_idle_timeout, request_timeout);
   return options;
 }
 
@@ -754,6 +755,92 @@ Exchange::Request HttpBackend::make_request(bhttp::verb method, const Url& targe
   for (const auto& [header_name, value] : headers)
     request.set(header_name, value);
   return request;
+}
+
+// ---- OrderedOutbox ----
+
+struct OrderedOutbox::Core {
+  Core(net::io_context& context, std::size_t capacity_in, std::chrono::milliseconds max_wait_in,
+       Dispatch dispatch_in)
+      : timer(context),
+        capacity(capacity_in),
+        max_wait(max_wait_in),
+        dispatch(std::move(dispatch_in)) {}
+  net::steady_timer timer;
+  std::size_t capacity;
+  std::chrono::milliseconds max_wait;
+  Dispatch dispatch;
+  std::deque<mcp::Message> queue;
+  std::uint64_t barrier = 0;  // the token later messages wait for; 0: none
+  std::uint64_t next_token = 0;
+  bool is_open = false;
+  bool pumping = false;
+};
+
+OrderedOutbox::OrderedOutbox(net::io_context& context, std::size_t capacity,
+                             std::chrono::milliseconds max_wait, Dispatch dispatch)
+    : core_(std::make_shared<Core>(context, capacity, max_wait, std::move(dispatch))) {}
+
+OrderedOutbox::~OrderedOutbox() {
+  core_->timer.cancel();
+}
+
+bool OrderedOutbox::push(mcp::Message message) {
+  if (core_->queue.size() >= core_->capacity)
+    return false;
+  core_->queue.push_back(std::move(message));
+  pump(core_);
+  return true;
+}
+
+void OrderedOutbox::open() {
+  core_->is_open = true;
+  pump(core_);
+}
+
+void OrderedOutbox::release(std::uint64_t token) {
+  if (token == 0 || token != core_->barrier)
+    return;
+  core_->barrier = 0;
+  core_->timer.cancel();
+  pump(core_);
+}
+
+void OrderedOutbox::clear() {
+  core_->queue.clear();
+  core_->is_open = false;
+  core_->barrier = 0;
+  core_->timer.cancel();
+}
+
+std::size_t OrderedOutbox::waiting() const {
+  return core_->queue.size();
+}
+
+void OrderedOutbox::pump(const std::shared_ptr<Core>& core) {
+  if (core->pumping)
+    return;  // a dispatch that pushes again is picked up by the loop below
+  core->pumping = true;
+  while (core->is_open && core->barrier == 0 && !core->queue.empty()) {
+    auto message = std::move(core->queue.front());
+    core->queue.pop_front();
+    std::uint64_t token = 0;
+    if (!message.is_request()) {
+      token = ++core->next_token;
+      core->barrier = token;
+      core->timer.expires_after(core->max_wait);
+      core->timer.async_wait(
+          [weak = std::weak_ptr<Core>(core), token](const boost::system::error_code& error) {
+            auto current = weak.lock();
+            if (error || !current || current->barrier != token)
+              return;
+            current->barrier = 0;  // the backend is slow to accept it; do not hold up the rest
+            pump(current);
+          });
+    }
+    core->dispatch(std::move(message), token);
+  }
+  core->pumping = false;
 }
 
 std::vector<mcp::Message> decode_messages(std::string_view text, const std::string& backend_name) {

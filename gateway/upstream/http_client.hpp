@@ -278,11 +278,43 @@ struct HttpBackend {
   std::string url_error;  // why url is empty
   std::vector<std::pair<std::string, std::string>> headers;
   TransportLimits limits;
-  std::shared_ptr<ConnectionPool> pool;  // null when the URL is invalid
+  std::chrono::milliseconds request_timeout{0};  // the backend's `timeout`
+  std::shared_ptr<ConnectionPool> pool;          // null when the URL is invalid
 
   ExchangeOptions exchange_options() const;
   // A request to `target` with Host, User-Agent and the configured headers.
   Exchange::Request make_request(bhttp::verb method, const Url& target) const;
+};
+
+// Sends a transport's messages in order. A notification or a response holds back what follows
+// until the backend took it (its response head arrived, the POST failed, or `max_wait` passed),
+// so that e.g. notifications/initialized reaches the backend before the next request, as with
+// the official SDK, whose send() waits for the response head. Requests hold nothing back:
+// concurrent calls go out at once on separate connections.
+class OrderedOutbox {
+ public:
+  // Called for each message in order, with the token to release() once the backend took it
+  // (0 for requests, which need no release).
+  using Dispatch = std::function<void(mcp::Message message, std::uint64_t token)>;
+
+  OrderedOutbox(net::io_context& context, std::size_t capacity, std::chrono::milliseconds max_wait,
+                Dispatch dispatch);
+  ~OrderedOutbox();
+  OrderedOutbox(const OrderedOutbox&) = delete;
+  OrderedOutbox& operator=(const OrderedOutbox&) = delete;
+
+  // Queues a message; false (and the message is not queued) when `capacity` are waiting.
+  bool push(mcp::Message message);
+  // Nothing is dispatched while closed (before start, or before the legacy endpoint is known).
+  void open();
+  void release(std::uint64_t token);
+  void clear();
+  std::size_t waiting() const;
+
+ private:
+  struct Core;
+  static void pump(const std::shared_ptr<Core>& core);
+  std::shared_ptr<Core> core_;
 };
 
 // The JSON-RPC messages in an SSE event's data or a JSON body (a batch gives several); invalid

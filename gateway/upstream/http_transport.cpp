@@ -2,6 +2,9 @@
 // per message, JSON or SSE answers relayed event by event, the backend session
 // (Mcp-Session-Id, MCP-Protocol-Version), SSE resumption with Last-Event-ID (SEP-1699 polling),
 // the standalone GET stream, and DELETE on close.
+#include <algorithm>
+#include <utility>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,11 +26,17 @@ namespace bhttp = http::bhttp;
 
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
 constexpr std::size_t kMaxSessionIdBytes = 1024;
-constexpr std::size_t kMaxQueuedBeforeStart = 4096;
+constexpr std::size_t kMaxWaiting = 4096;  // messages waiting to be sent, in order
+// How long a notification or response may hold back later messages until the backend took it.
+constexpr std::chrono::milliseconds kOrderingWait{2000};
 // Resuming a request's stream: resumptions in a row that bring no new event, and in all.
 constexpr std::uint32_t kMaxResumeFailures = 5;
 constexpr std::uint32_t kMaxResumes = 1000;
 constexpr std::chrono::milliseconds kDefaultRetry{1000};  // when the backend sent no retry:
+// A retry: below the floor would let a backend that closes at once keep us reconnecting in a
+// tight loop; above the ceiling it would park a request for longer than any timeout.
+constexpr std::uint64_t kMinRetryMs = 50;
+constexpr std::uint64_t kMaxRetryMs = 5 * 60 * 1000;
 
 // Visible ASCII only, as the spec requires; anything else is not sent back.
 bool valid_session_id(std::string_view id) {
@@ -40,9 +49,9 @@ bool valid_session_id(std::string_view id) {
 
 std::chrono::milliseconds retry_delay(const mcp::SseParser& parser, std::uint32_t failures) {
   const auto retry = parser.retry_milliseconds();
-  const std::chrono::milliseconds base = retry ? std::chrono::milliseconds(std::min<std::uint64_t>(
-                                                     *retry, std::uint64_t{24} * 60 * 60 * 1000))
-                                               : kDefaultRetry;
+  const std::chrono::milliseconds base =
+      retry ? std::chrono::milliseconds(std::clamp(*retry, kMinRetryMs, kMaxRetryMs))
+            : kDefaultRetry;
   return failures == 0 ? base : std::max(base, http::reconnect_backoff(failures - 1));
 }
 
@@ -57,12 +66,17 @@ TransportError make_error(TransportError::Kind kind, std::string message, int st
 class StreamableState : public std::enable_shared_from_this<StreamableState> {
  public:
   explicit StreamableState(std::shared_ptr<HttpBackend> backend_in)
-      : backend(std::move(backend_in)) {}
+      : backend(std::move(backend_in)),
+        outbox(backend->context, kMaxWaiting, kOrderingWait,
+               [this](mcp::Message message, std::uint64_t token) {
+                 net::co_spawn(backend->context,
+                               post(shared_from_this(), std::move(message), token), net::detached);
+               }) {}
 
   std::shared_ptr<HttpBackend> backend;
   TransportHandler* handler = nullptr;
   bool closed = false;
-  std::vector<mcp::Message> before_start;
+  http::OrderedOutbox outbox;  // opened by start()
   std::string session_id;
   std::string protocol_version;
   std::uint64_t session_epoch = 0;          // reset_session() ends what belonged to the old session
@@ -93,8 +107,23 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
     return request;
   }
 
-  void spawn_post(mcp::Message message) {
-    net::co_spawn(backend->context, post(shared_from_this(), std::move(message)), net::detached);
+  void send(mcp::Message message) {
+    if (closed)
+      return;
+    const bool is_request = message.is_request() && message.id;
+    std::optional<mcp::RequestId> id = is_request ? message.id : std::nullopt;
+    const std::string method = message.method;
+    if (outbox.push(std::move(message)))
+      return;
+    spdlog::warn("backend '{}': {} dropped: {} messages are waiting to be sent", name(), method,
+                 kMaxWaiting);
+    if (id) {
+      // Reported after send() returns, never from inside it.
+      net::post(backend->context, [self = shared_from_this(), failed = *id] {
+        self->fail(failed, make_error(TransportError::Kind::disconnected,
+                                      "too many messages waiting to be sent"));
+      });
+    }
   }
 
   void start_get_stream() {
@@ -112,7 +141,8 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
     }
   }
 
-  static net::awaitable<void> post(std::shared_ptr<StreamableState> self, mcp::Message message);
+  static net::awaitable<void> post(std::shared_ptr<StreamableState> self, mcp::Message message,
+                                   std::uint64_t ordering_token);
   static net::awaitable<void> relay_response_stream(std::shared_ptr<StreamableState> self,
                                                     std::unique_ptr<Exchange> exchange,
                                                     mcp::RequestId id, std::uint64_t epoch);
@@ -134,7 +164,17 @@ net::awaitable<void> drain(Exchange& exchange) {
 }
 
 net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self,
-                                           mcp::Message message) {
+                                           mcp::Message message, std::uint64_t ordering_token) {
+  // Later messages may go once the backend took this one (or it failed).
+  struct Release {
+    StreamableState* state;
+    std::uint64_t token;
+    void operator()() {
+      if (token != 0 && state->live())
+        state->outbox.release(std::exchange(token, 0));
+    }
+    ~Release() { (*this)(); }
+  } release{self.get(), ordering_token};
   if (!self->live())
     co_return;
   std::optional<mcp::RequestId> id;
@@ -155,6 +195,7 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
 
   auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
                                           self->backend->exchange_options());
+  release();
   if (!self->live())
     co_return;
   if (!started) {
@@ -379,7 +420,6 @@ net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableS
         break;
     }
     first = false;
-    const bool carried_session = !self->session_id.empty();
     auto request = self->make_request(bhttp::verb::get, "text/event-stream");
     if (!parser.last_event_id().empty())
       request.set("Last-Event-ID", parser.last_event_id());
@@ -399,8 +439,8 @@ net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableS
       co_await drain(exchange);
       break;
     }
-    if (status == 404 && carried_session) {
-      // The next request discovers the expiry and the Client re-initializes.
+    if (status == 404) {
+      // An expired session: the next request discovers it and the Client re-initializes.
       spdlog::info("backend '{}': GET stream refused with 404; stopped", self->name());
       co_await drain(exchange);
       break;
@@ -462,25 +502,10 @@ class StreamableHttpTransport final : public Transport {
     if (state_->closed || state_->handler != nullptr)
       return;
     state_->handler = &handler;
-    auto queued = std::move(state_->before_start);
-    state_->before_start.clear();
-    for (auto& message : queued)
-      state_->spawn_post(std::move(message));
+    state_->outbox.open();
   }
 
-  void send(mcp::Message message) override {
-    if (state_->closed)
-      return;
-    if (state_->handler == nullptr) {
-      if (state_->before_start.size() >= kMaxQueuedBeforeStart) {
-        spdlog::warn("backend '{}': message dropped: too many sent before start()", state_->name());
-        return;
-      }
-      state_->before_start.push_back(std::move(message));
-      return;
-    }
-    state_->spawn_post(std::move(message));
-  }
+  void send(mcp::Message message) override { state_->send(std::move(message)); }
 
   void on_initialized(const std::string& protocol_version) override {
     if (state_->closed)
@@ -521,7 +546,7 @@ class StreamableHttpTransport final : public Transport {
       return;
     state_->closed = true;
     state_->handler = nullptr;
-    state_->before_start.clear();
+    state_->outbox.clear();
     state_->cancel.cancel_all();
     state_->stop_get_stream();
   }

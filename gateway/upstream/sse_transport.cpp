@@ -1,7 +1,7 @@
 // The legacy HTTP+SSE upstream transport (MCP 2024-11-05), client side: a GET stream whose
 // first `endpoint` event names the URI to POST messages to; every backend message arrives as an
 // `event: message` on that stream. The stream ending ends the transport (the Client restarts it).
-#include <deque>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +23,9 @@ namespace net = http::net;
 namespace bhttp = http::bhttp;
 
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
-constexpr std::size_t kMaxQueued = 4096;  // messages waiting for the endpoint event
+constexpr std::size_t kMaxWaiting = 4096;  // messages waiting to be sent (or for the endpoint)
+// How long a notification or response may hold back later messages until the backend took it.
+constexpr std::chrono::milliseconds kOrderingWait{2000};
 
 TransportError make_error(TransportError::Kind kind, std::string message, int status = 0) {
   TransportError error;
@@ -35,14 +37,20 @@ TransportError make_error(TransportError::Kind kind, std::string message, int st
 
 class SseState : public std::enable_shared_from_this<SseState> {
  public:
-  explicit SseState(std::shared_ptr<HttpBackend> backend_in) : backend(std::move(backend_in)) {}
+  explicit SseState(std::shared_ptr<HttpBackend> backend_in)
+      : backend(std::move(backend_in)),
+        outbox(backend->context, kMaxWaiting, kOrderingWait,
+               [this](mcp::Message message, std::uint64_t token) {
+                 net::co_spawn(backend->context,
+                               post(shared_from_this(), std::move(message), token), net::detached);
+               }) {}
 
   std::shared_ptr<HttpBackend> backend;
   TransportHandler* handler = nullptr;
   bool closed = false;  // close() called or the transport destroyed
   bool gone = false;    // on_closed() delivered: nothing else reaches the handler
   std::optional<http::Url> post_url;
-  std::deque<mcp::Message> queued;
+  http::OrderedOutbox outbox;  // opened by the endpoint event
   CancelGroup cancel;
 
   bool live() const { return !closed && !gone && handler != nullptr; }
@@ -52,7 +60,7 @@ class SseState : public std::enable_shared_from_this<SseState> {
     if (!live())
       return;
     gone = true;
-    queued.clear();
+    outbox.clear();
     cancel.cancel_all();
     spdlog::info("backend '{}': SSE stream lost: {}", name(), error.message);
     handler->on_closed(error);
@@ -68,8 +76,24 @@ class SseState : public std::enable_shared_from_this<SseState> {
       handler->on_send_failed(id, error);
   }
 
-  void spawn_post(mcp::Message message) {
-    net::co_spawn(backend->context, post(shared_from_this(), std::move(message)), net::detached);
+  void send(mcp::Message message) {
+    if (closed || gone) {
+      spdlog::debug("backend '{}': message dropped: the SSE transport is closed", name());
+      return;
+    }
+    std::optional<mcp::RequestId> id = message.is_request() ? message.id : std::nullopt;
+    const std::string method = message.method;
+    if (outbox.push(std::move(message)))
+      return;
+    spdlog::warn("backend '{}': {} dropped: {} messages are waiting to be sent", name(), method,
+                 kMaxWaiting);
+    if (id) {
+      // Reported after send() returns, never from inside it.
+      net::post(backend->context, [self = shared_from_this(), failed = *id] {
+        self->fail(failed, make_error(TransportError::Kind::disconnected,
+                                      "too many messages waiting to be sent"));
+      });
+    }
   }
 
   // The endpoint event: resolve, check the origin, then send what waited for it.
@@ -91,15 +115,13 @@ class SseState : public std::enable_shared_from_this<SseState> {
     }
     post_url = std::move(*resolved);
     spdlog::debug("backend '{}': posting messages to {}", name(), post_url->target);
-    auto waiting = std::move(queued);
-    queued.clear();
-    for (auto& message : waiting)
-      spawn_post(std::move(message));
+    outbox.open();
     return live();
   }
 
   static net::awaitable<void> run_stream(std::shared_ptr<SseState> self);
-  static net::awaitable<void> post(std::shared_ptr<SseState> self, mcp::Message message);
+  static net::awaitable<void> post(std::shared_ptr<SseState> self, mcp::Message message,
+                                   std::uint64_t ordering_token);
 };
 
 net::awaitable<void> SseState::run_stream(std::shared_ptr<SseState> self) {
@@ -161,7 +183,18 @@ net::awaitable<void> SseState::run_stream(std::shared_ptr<SseState> self) {
     self->lose(make_error(TransportError::Kind::disconnected, "the SSE stream ended"));
 }
 
-net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message message) {
+net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message message,
+                                    std::uint64_t ordering_token) {
+  // Later messages may go once the backend took this one (or it failed).
+  struct Release {
+    SseState* state;
+    std::uint64_t token;
+    void operator()() {
+      if (token != 0 && state->live())
+        state->outbox.release(std::exchange(token, 0));
+    }
+    ~Release() { (*this)(); }
+  } release{self.get(), ordering_token};
   if (!self->live())
     co_return;
   std::optional<mcp::RequestId> id;
@@ -174,6 +207,7 @@ net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message
   request.prepare_payload();
   auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
                                           self->backend->exchange_options());
+  release();
   if (!self->live())
     co_return;
   if (!started) {
@@ -222,29 +256,7 @@ class SseTransport final : public Transport {
     net::co_spawn(state_->backend->context, SseState::run_stream(state_), net::detached);
   }
 
-  void send(mcp::Message message) override {
-    if (state_->closed || state_->gone) {
-      spdlog::debug("backend '{}': message dropped: the SSE transport is closed", state_->name());
-      return;
-    }
-    if (state_->post_url && state_->handler != nullptr) {
-      state_->spawn_post(std::move(message));
-      return;
-    }
-    if (state_->queued.size() >= kMaxQueued) {
-      spdlog::warn("backend '{}': message dropped: too many waiting for the endpoint event",
-                   state_->name());
-      if (message.is_request() && message.id) {
-        // Reported later, never from inside send().
-        net::post(state_->backend->context, [state = state_, id = *message.id] {
-          state->fail(id, make_error(TransportError::Kind::disconnected,
-                                     "too many messages waiting for the endpoint"));
-        });
-      }
-      return;
-    }
-    state_->queued.push_back(std::move(message));
-  }
+  void send(mcp::Message message) override { state_->send(std::move(message)); }
 
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
@@ -262,7 +274,7 @@ class SseTransport final : public Transport {
       return;
     state_->closed = true;
     state_->handler = nullptr;
-    state_->queued.clear();
+    state_->outbox.clear();
     state_->cancel.cancel_all();
   }
 

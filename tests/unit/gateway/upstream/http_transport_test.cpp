@@ -95,6 +95,7 @@ class StreamableHttpTest : public ::testing::Test {
     backend.transport = config::BackendTransport::streamable_http;
     backend.url = url;
     backend.headers = std::move(headers);
+    backend.timeout = limits.stream_idle_timeout;  // the idle timeout is never below it
     factory_ = make_streamable_http_transport_factory(context_, backend, limits);
     transport_ = factory_->create();
     if (start)
@@ -196,6 +197,30 @@ TEST_F(StreamableHttpTest, MessagesSentBeforeStartAreSentInOrderAfterIt) {
   transport_->start(recorder_);
   ASSERT_TRUE(run([&] { return recorder_.messages.size() == 1; }));
   EXPECT_EQ(recorder_.messages[0].message.id, mcp::RequestId(1));
+}
+
+TEST_F(StreamableHttpTest, RequestsAfterANotificationWaitUntilTheBackendTookIt) {
+  test::Gate accept_notification(context_);
+  bool request_came_after_acceptance = false;
+  test::TestHttpServer server(context_, [&](test::Reply& reply) -> net::awaitable<void> {
+    const auto message = decode(reply.request.body);
+    if (!message.is_request()) {
+      co_await accept_notification.wait();
+      co_await reply.send(202, "", "");
+      co_return;
+    }
+    request_came_after_acceptance = accept_notification.is_open();
+    co_await reply.json(answer(*message.id));
+  });
+  make(server.url());
+  transport_->send(mcp::make_notification("notifications/initialized"));
+  transport_->send(mcp::make_request(1, "tools/list"));
+  transport_->send(mcp::make_request(2, "tools/list"));
+  ASSERT_TRUE(run([&] { return server.requests().size() == 1; }));
+  accept_notification.open();
+  ASSERT_TRUE(run([&] { return recorder_.messages.size() == 2; }));
+  EXPECT_TRUE(request_came_after_acceptance);
+  EXPECT_EQ(decode(server.requests().at(0).body).method, "notifications/initialized");
 }
 
 TEST_F(StreamableHttpTest, SequentialRequestsReuseOneKeepAliveConnection) {
