@@ -166,8 +166,9 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
                                   std::to_string(options_.max_body_bytes) + " bytes");
   }
   Route route_of(std::string_view target) const;
+  // `content_length`: the body size the head declares, if it does.
   std::optional<http::HttpAnswer> precheck(const Request& request, Route route,
-                                           const bhttp::request_parser<bhttp::string_body>& parser);
+                                           std::optional<std::uint64_t> content_length);
   server::RequestContext context_of(const Request& request) const;
   http::IncomingRequest incoming(const std::shared_ptr<Connection>& connection,
                                  Request& request) const;
@@ -362,8 +363,8 @@ Route FrontImpl::route_of(std::string_view target) const {
   return Route::unknown;
 }
 
-std::optional<http::HttpAnswer> FrontImpl::precheck(
-    const Request& request, Route route, const bhttp::request_parser<bhttp::string_body>& parser) {
+std::optional<http::HttpAnswer> FrontImpl::precheck(const Request& request, Route route,
+                                                    std::optional<std::uint64_t> content_length) {
   using http::error_answer;
   constexpr auto invalid = mcp::error_code::invalid_request;
   if (route == Route::unknown) {
@@ -392,7 +393,7 @@ std::optional<http::HttpAnswer> FrontImpl::precheck(
     spdlog::warn("http front: refused Origin '{}'", std::string(origin->value().substr(0, 100)));
     return error_answer(403, invalid, "Forbidden: Origin not allowed");
   }
-  if (const auto length = parser.content_length(); length && *length > options_.max_body_bytes) {
+  if (content_length && *content_length > options_.max_body_bytes) {
     return too_large();
   }
   const auto accept = http::parse_accept(header_value(request, bhttp::field::accept));
@@ -466,8 +467,11 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
                               11, false);
         unread_input = true;
       } else if (read_error == bhttp::error::body_limit) {
-        // Beast compares Content-Length with the limit while it parses the head.
-        co_await write_answer(connection, too_large(), 11, false);
+        // Beast compares Content-Length with the limit while it parses the head, which it has
+        // read whole: the checks before the body size (method, Host, Origin) still come first.
+        const auto& head = parser.get();
+        const auto refusal = precheck(head, route_of(head.target()), options_.max_body_bytes + 1);
+        co_await write_answer(connection, refusal.value_or(too_large()), head.version(), false);
         unread_input = true;
       } else if (read_error != bhttp::error::end_of_stream && read_error != beast::error::timeout &&
                  read_error != asio::error::operation_aborted &&
@@ -490,7 +494,9 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Connection> connection) {
       break;
     }
     const auto route = route_of(request.target());
-    if (auto refusal = precheck(request, route, parser)) {
+    const auto declared = parser.content_length();
+    if (auto refusal = precheck(
+            request, route, declared ? std::optional<std::uint64_t>(*declared) : std::nullopt)) {
       // A body within the limit is read and dropped so that the connection stays usable;
       // otherwise (or with Expect: 100-continue, which was not granted) it closes.
       bool again = request.keep_alive() && refusal->status != 413 &&
