@@ -128,9 +128,9 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   std::optional<std::pair<std::size_t, std::string>> resolve_uri(std::string_view uri) const;
 
   // Calls in flight, by CallId, for backend-to-client routing ("related" calls).
-  void remember_call(upstream::CallId id, std::uint64_t session_serial,
+  void remember_call(upstream::CallId id, const Upstream& upstream, std::uint64_t session_serial,
                      const std::weak_ptr<SessionImpl>& session,
-                     const std::shared_ptr<PendingRequest>& request, std::size_t backend);
+                     const std::shared_ptr<PendingRequest>& request);
   void forget_call(upstream::CallId id);
   // A fresh progress token for a client request; forget_progress when it ends.
   std::string remember_progress(const std::weak_ptr<SessionImpl>& session,
@@ -160,10 +160,17 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
     nlohmann::json initialize_result;  // the last one (null before the first)
   };
   struct CallRoute {
+    const Upstream* upstream = nullptr;
     std::uint64_t session_serial = 0;
     std::weak_ptr<SessionImpl> session;
     std::weak_ptr<PendingRequest> request;
-    std::size_t backend = 0;
+  };
+  // How far to go when a backend message names no call of ours (stdio cannot say which
+  // request a message belongs to; HTTP can, by the stream it came on).
+  enum class Inference : std::uint8_t {
+    none,           // only the call the Client reported
+    single_call,    // ... or the one call in flight through that upstream, if only one is
+    owner_session,  // ... or else the one session with calls in flight through it
   };
   struct ProgressRoute {
     std::weak_ptr<SessionImpl> session;
@@ -179,7 +186,7 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   std::shared_ptr<SessionImpl> owner_of(const Upstream& upstream,
                                         std::optional<upstream::CallId> related,
                                         std::shared_ptr<PendingRequest>* request,
-                                        bool infer_from_calls) const;
+                                        Inference inference) const;
   void invalidate(std::size_t backend, std::string_view method);
   nlohmann::json upstream_initialize_params(Upstream::Role role) const;
 
@@ -204,6 +211,7 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   std::map<std::uint64_t, std::weak_ptr<SessionImpl>> sessions_;
   std::uint64_t next_session_serial_ = 1;
   std::unordered_map<upstream::CallId, CallRoute> calls_;
+  std::unordered_map<const Upstream*, std::set<upstream::CallId>> in_flight_;  // by upstream
   std::unordered_map<std::string, ProgressRoute> progress_;
   std::uint64_t next_token_ = 1;
   std::int64_t next_server_request_id_ = 1;

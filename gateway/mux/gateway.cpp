@@ -279,15 +279,26 @@ std::optional<std::pair<std::size_t, std::string>> GatewayCore::resolve_uri(
   return std::nullopt;
 }
 
-void GatewayCore::remember_call(upstream::CallId id, std::uint64_t session_serial,
+void GatewayCore::remember_call(upstream::CallId id, const Upstream& upstream,
+                                std::uint64_t session_serial,
                                 const std::weak_ptr<SessionImpl>& session,
-                                const std::shared_ptr<PendingRequest>& request,
-                                std::size_t backend) {
-  calls_[id] = CallRoute{session_serial, session, request, backend};
+                                const std::shared_ptr<PendingRequest>& request) {
+  calls_[id] = CallRoute{&upstream, session_serial, session, request};
+  in_flight_[&upstream].insert(id);
 }
 
 void GatewayCore::forget_call(upstream::CallId id) {
-  calls_.erase(id);
+  const auto found = calls_.find(id);
+  if (found == calls_.end()) {
+    return;
+  }
+  if (const auto flight = in_flight_.find(found->second.upstream); flight != in_flight_.end()) {
+    flight->second.erase(id);
+    if (flight->second.empty()) {
+      in_flight_.erase(flight);
+    }
+  }
+  calls_.erase(found);
 }
 
 std::string GatewayCore::next_token(std::string_view kind) {
@@ -402,39 +413,54 @@ void GatewayCore::announce_list_changed(std::size_t backend) {
 std::shared_ptr<SessionImpl> GatewayCore::owner_of(const Upstream& upstream,
                                                    std::optional<upstream::CallId> related,
                                                    std::shared_ptr<PendingRequest>* request,
-                                                   bool infer_from_calls) const {
+                                                   Inference inference) const {
+  const auto live = [](const std::weak_ptr<SessionImpl>& weak) {
+    auto session = weak.lock();
+    return session && !session->closed() ? session : nullptr;
+  };
+  const auto from_route = [&](const CallRoute& route) {
+    auto session = live(route.session);
+    if (session && request != nullptr) {
+      *request = route.request.lock();
+    }
+    return session;
+  };
   if (related) {
     if (const auto found = calls_.find(*related); found != calls_.end()) {
-      auto session = found->second.session.lock();
-      if (session && !session->closed()) {
-        if (request != nullptr) {
-          *request = found->second.request.lock();
-        }
+      if (auto session = from_route(found->second)) {
+        return session;
+      }
+    }
+  }
+  const auto flight = in_flight_.find(&upstream);
+  const bool busy = inference != Inference::none && flight != in_flight_.end();
+  if (busy && flight->second.size() == 1) {
+    // One call in flight through this upstream: whatever the backend sends now belongs to it.
+    if (const auto found = calls_.find(*flight->second.begin()); found != calls_.end()) {
+      if (auto session = from_route(found->second)) {
         return session;
       }
     }
   }
   if (upstream.role == Upstream::Role::session) {
-    auto session = upstream.session.lock();
-    return session && !session->closed() ? session : nullptr;
+    return live(upstream.session);
   }
-  if (upstream.role == Upstream::Role::shared && infer_from_calls) {
-    // A request without a related call: the owner is the one session with a call in flight
-    // to this backend; with none or several it is ambiguous.
+  if (upstream.role == Upstream::Role::shared && busy && inference == Inference::owner_session) {
+    // Several calls: the owner is the one session they all belong to; otherwise ambiguous.
     std::optional<std::uint64_t> owner;
     std::weak_ptr<SessionImpl> owner_session;
-    for (const auto& [id, route] : calls_) {
-      if (route.backend != upstream.backend) {
+    for (const auto id : flight->second) {
+      const auto found = calls_.find(id);
+      if (found == calls_.end()) {
         continue;
       }
-      if (owner && *owner != route.session_serial) {
+      if (owner && *owner != found->second.session_serial) {
         return nullptr;
       }
-      owner = route.session_serial;
-      owner_session = route.session;
+      owner = found->second.session_serial;
+      owner_session = found->second.session;
     }
-    auto session = owner_session.lock();
-    return session && !session->closed() ? session : nullptr;
+    return live(owner_session);
   }
   return nullptr;
 }
@@ -448,7 +474,7 @@ void GatewayCore::upstream_request(Upstream& upstream, mcp::Message request,
   std::shared_ptr<PendingRequest> pending;
   std::shared_ptr<SessionImpl> session;
   if (upstream.role != Upstream::Role::discovery) {
-    session = owner_of(upstream, related, &pending, true);
+    session = owner_of(upstream, related, &pending, Inference::owner_session);
   }
   if (session && session->initialized()) {
     self = upstream.role == Upstream::Role::session ? session->find_upstream(upstream)
@@ -524,7 +550,11 @@ void GatewayCore::upstream_notification(Upstream& upstream, mcp::Message notific
     return;
   }
   std::shared_ptr<PendingRequest> request;
-  auto session = owner_of(upstream, related, &request, false);
+  // A log line belongs to the one call in flight when the transport cannot say; other
+  // notifications are about the session (list changes, resource updates, task status).
+  auto session =
+      owner_of(upstream, related, &request,
+               method == "notifications/message" ? Inference::single_call : Inference::none);
   if (method == "notifications/cancelled") {
     // The backend gave up on one of its own requests to a client.
     if (session) {

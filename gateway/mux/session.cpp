@@ -321,7 +321,7 @@ bool SessionImpl::call(std::size_t backend, mcp::Message request,
       });
   if (!state->done) {
     state->id = id;
-    core_->remember_call(id, serial_, weak_from_this(), pending, backend);
+    core_->remember_call(id, *upstream, serial_, weak_from_this(), pending);
     pending->calls.push_back({backend, upstream, id, state});
   }
   return true;

@@ -57,16 +57,37 @@ TEST_F(MuxTraffic, EqualProgressTokensOfTwoSessionsStayApart) {
 TEST_F(MuxTraffic, LogMessagesGoToTheRelatedStreamOrTheChannel) {
   start_ready({{"alpha"}, {"beta"}});
   auto client = open();
-  auto stream = client.request(1, "tools/call", json{{"name", "beta__log"}});
-  auto& call = newest(1).only_call("tools/call");
   const auto message =
       mcp::make_notification("notifications/message", json{{"level", "info"}, {"data", "x"}});
-  newest(1).notification(message, call.id);
-  ASSERT_EQ(stream->sent.size(), 1u);
-  EXPECT_EQ(stream->sent[0], message);
+  // No call in flight: the session's channel.
+  client.request(1, "tools/call", json{{"name", "beta__first"}});
+  newest(1).answer(newest(1).only_call("tools/call"), {{"content", json::array()}});
   newest(1).notification(message);
   ASSERT_EQ(client.channel->sent.size(), 1u);
   EXPECT_EQ(client.channel->sent[0], message);
+
+  // The call the Client names (an HTTP backend's response stream).
+  auto stream = client.request(2, "tools/call", json{{"name", "beta__log"}});
+  const auto call = newest(1).only_call("tools/call").id;
+  newest(1).notification(message, call);
+  ASSERT_EQ(stream->sent.size(), 1u);
+  EXPECT_EQ(stream->sent[0], message);
+  // Named by nobody (a stdio backend), with only this call in flight there: the same stream.
+  newest(1).notification(message);
+  EXPECT_EQ(stream->sent.size(), 2u);
+  EXPECT_EQ(client.channel->sent.size(), 1u);
+
+  // Two calls in flight: it cannot be told which, so the channel.
+  auto other = client.request(3, "tools/call", json{{"name", "beta__log"}});
+  newest(1).notification(message);
+  EXPECT_EQ(client.channel->sent.size(), 2u);
+  EXPECT_EQ(stream->sent.size(), 2u);
+  EXPECT_TRUE(other->sent.empty());
+  // A call to another backend does not count.
+  client.notify("notifications/cancelled", json{{"requestId", 3}});
+  client.request(4, "tools/call", json{{"name", "alpha__log"}});
+  newest(1).notification(message);
+  EXPECT_EQ(stream->sent.size(), 3u);
 }
 
 TEST_F(MuxTraffic, ListChangedInvalidatesAndIsForwarded) {
@@ -137,6 +158,7 @@ TEST_F(MuxTraffic, UnrelatedBackendRequestsGoOnTheChannel) {
   start_ready({{"alpha"}, {"beta"}});
   auto client = open();
   client.request(1, "tools/call", json{{"name", "alpha__x"}});
+  newest(0).answer(newest(0).only_call("tools/call"), {{"content", json::array()}});
   newest(0).request(mcp::make_request("r", "roots/list"));
   ASSERT_EQ(client.channel->sent.size(), 1u);
   const auto forwarded = client.channel->sent[0];
@@ -152,6 +174,7 @@ TEST_F(MuxTraffic, ABackendCancellingItsRequestIsTranslated) {
   start_ready({{"alpha"}});
   auto client = open();
   client.request(1, "tools/call", json{{"name", "x"}});
+  newest(0).answer(newest(0).only_call("tools/call"), {{"content", json::array()}});
   newest(0).request(mcp::make_request(77, "elicitation/create", json{{"message", "?"}}));
   const auto ours = *client.channel->sent.back().id;
   newest(0).notification(
@@ -214,22 +237,29 @@ TEST_F(MuxTraffic, SharedBackendRequestsNeedOneOwner) {
   ASSERT_EQ(discovery(0).responses.size(), 2u);
   EXPECT_EQ(discovery(0).responses[1].kind, mcp::MessageKind::error_response);
 
-  // One session with a call in flight owns it.
-  first.request(10, "tools/call", json{{"name", "x"}});
+  // The one call in flight owns it.
+  auto first_call = first.request(10, "tools/call", json{{"name", "x"}});
   discovery(0).request(mcp::make_request(3, "roots/list"));
+  ASSERT_EQ(first_call->sent.size(), 1u);
+  EXPECT_EQ(first_call->sent[0].method, "roots/list");
+  // Two calls of one session: that session, on its channel.
+  first.request(12, "tools/call", json{{"name", "x"}});
+  discovery(0).request(mcp::make_request(6, "roots/list"));
   ASSERT_EQ(first.channel->sent.size(), 1u);
   EXPECT_TRUE(second.channel->sent.empty());
 
-  // Two sessions: ambiguous, unless the request says which call it belongs to.
-  second.request(11, "tools/call", json{{"name", "x"}});
+  // Calls of two sessions: ambiguous, unless the request says which call it belongs to.
+  auto second_call = second.request(11, "tools/call", json{{"name", "x"}});
   discovery(0).request(mcp::make_request(4, "roots/list"));
   ASSERT_EQ(discovery(0).responses.size(), 3u);
   EXPECT_NE(discovery(0).responses[2].error.message.find("no single client session"),
             std::string::npos);
-  const auto second_call = discovery(0).open_calls("tools/call")[1]->id;
-  discovery(0).request(mcp::make_request(5, "sampling/createMessage", json::object()), second_call);
+  const auto second_id = discovery(0).open_calls("tools/call")[2]->id;
+  discovery(0).request(mcp::make_request(5, "sampling/createMessage", json::object()), second_id);
+  ASSERT_EQ(second_call->sent.size(), 1u);
+  EXPECT_EQ(second_call->sent[0].method, "sampling/createMessage");
   EXPECT_EQ(first.channel->sent.size(), 1u);
-  EXPECT_EQ(second.channel->sent.size(), 0u);
+  EXPECT_TRUE(second.channel->sent.empty());
 }
 
 TEST_F(MuxTraffic, SharedUnrelatedNotificationsReachSubscribersOrEveryone) {
