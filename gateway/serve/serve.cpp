@@ -77,6 +77,10 @@ class Server {
       : config_(std::move(config)), options_(options), loop_(context_), signals_(context_) {}
 
   int run(std::ostream& out, std::ostream& err) {
+    // Before anything is announced: a SIGTERM sent right after the "listening on" line must
+    // be a clean shutdown, not the default action (asio queues it until wait_for_signal).
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
     upstream::TransportLimits limits;
     limits.max_line_bytes = config_->server.max_line_bytes;
     limits.max_sse_event_bytes = config_->server.max_sse_event_bytes;
@@ -120,8 +124,6 @@ class Server {
     }
     spdlog::info("serving {} backend(s)", config_->backends.size());
 
-    signals_.add(SIGINT);
-    signals_.add(SIGTERM);
     wait_for_signal();
     context_.run();
     spdlog::info("stopped");
