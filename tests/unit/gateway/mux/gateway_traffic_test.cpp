@@ -353,3 +353,40 @@ TEST_F(MuxTraffic, ShutdownClosesSessionsAndBackendsThenReports) {
 
 }  // namespace
 }  // namespace mcpgw::mux::testing
+
+namespace mcpgw::mux::testing {
+namespace {
+
+TEST_F(MuxTraffic, BackendRequestsWaitingForTheClientAreBounded) {
+  GatewayOptions options;
+  options.max_server_requests_per_session = 2;
+  build({{"alpha"}}, config::PrefixMode::automatic, options);
+  gateway->start();
+  discovery(0).ready(initialize_result_with(capabilities_all(), "a"));
+  WarningCounter warnings;
+  auto client = open();
+  client.request(1, "tools/call", json{{"name", "x"}});
+  for (int id = 1; id <= 3; ++id) {
+    newest(0).request(mcp::make_request(id, "roots/list"));
+  }
+  ASSERT_EQ(newest(0).responses.size(), 1u);
+  EXPECT_EQ(*newest(0).responses[0].id, mcp::RequestId(3));
+  EXPECT_EQ(newest(0).responses[0].kind, mcp::MessageKind::error_response);
+  EXPECT_EQ(warnings.count("too many backend requests"), 1u);
+}
+
+TEST_F(MuxTraffic, TheDiscoverySessionServesNoClient) {
+  start_ready({{"alpha"}, {"beta"}});
+  auto client = open();
+  discovery(0).request(mcp::make_request(1, "ping"));
+  discovery(0).request(mcp::make_request(2, "sampling/createMessage", json::object()));
+  ASSERT_EQ(discovery(0).responses.size(), 2u);
+  EXPECT_EQ(discovery(0).responses[0].kind, mcp::MessageKind::success_response);
+  EXPECT_EQ(discovery(0).responses[1].kind, mcp::MessageKind::error_response);
+  discovery(0).notification(
+      mcp::make_notification("notifications/message", json{{"level", "info"}, {"data", "x"}}));
+  EXPECT_TRUE(client.channel->sent.empty());
+}
+
+}  // namespace
+}  // namespace mcpgw::mux::testing
