@@ -255,28 +255,32 @@ std::string http_backend(const std::string& name, const std::string& url) {
 
 class SdkThroughGateway : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (!peers_installed())
-      return;
-    suite_dir_ = make_temp_dir("mcpgw-sdk-everything");
-    try {
-      everything_ = std::make_unique<RunningEverything>(suite_dir_);
-    } catch (const std::exception& error) {
-      startup_error_ =
-          error.what() + std::string("\n") + read_file(suite_dir_ / "everything.stderr");
-    }
-  }
   static void TearDownTestSuite() {
     everything_.reset();
     if (!suite_dir_.empty())
       std::filesystem::remove_all(suite_dir_);
   }
 
+  // server-everything, started by the first test that needs it and shared by the suite (ctest
+  // runs every test in its own process, so there it is one per test that uses it).
+  static RunningEverything& everything() {
+    if (!everything_) {
+      if (suite_dir_.empty())
+        suite_dir_ = make_temp_dir("mcpgw-sdk-everything");
+      try {
+        everything_ = std::make_unique<RunningEverything>(suite_dir_);
+      } catch (const std::exception& error) {
+        throw std::runtime_error("server-everything did not start: " + std::string(error.what()) +
+                                 "\n" + read_file(suite_dir_ / "everything.stderr"));
+      }
+    }
+    if (!everything_->child().running())
+      throw std::runtime_error("server-everything exited: " + everything_->child().stderr_text());
+    return *everything_;
+  }
+
   void SetUp() override {
     ASSERT_TRUE(peers_installed()) << "the npm test peers are missing; run scripts/peers.sh";
-    ASSERT_TRUE(everything_ != nullptr) << "server-everything did not start: " << startup_error_;
-    ASSERT_TRUE(everything_->child().running())
-        << "server-everything exited: " << everything_->child().stderr_text();
     dir_ = make_temp_dir("mcpgw-sdk");
   }
 
@@ -295,7 +299,7 @@ class SdkThroughGateway : public ::testing::Test {
     gateway_ = std::make_unique<RunningGateway>(
         dir_, "[policy]\ndefault = \"allow\"\n[auth]\nallow_anonymous = true\n" +
                   stdio_backend(kStdio, stdio_session_mode) +
-                  (with_everything ? http_backend(kHttp, everything_->url()) : "") + more);
+                  (with_everything ? http_backend(kHttp, everything().url()) : "") + more);
     return *gateway_;
   }
 
@@ -342,7 +346,6 @@ class SdkThroughGateway : public ::testing::Test {
 
   static inline std::filesystem::path suite_dir_;
   static inline std::unique_ptr<RunningEverything> everything_;
-  static inline std::string startup_error_;
   std::filesystem::path dir_;
   std::vector<std::unique_ptr<RunningFixture>> fixtures_;
   std::unique_ptr<RunningGateway> gateway_;
@@ -355,7 +358,7 @@ nlohmann::json stdio_command_json() {
 TEST_F(SdkThroughGateway, PagesPrefixedListsOfBothBackendsWithCursors) {
   start_gateway();
   auto args = common_args();
-  args.insert(args.end(), {"--http-backend", everything_->url(), "--stdio-command",
+  args.insert(args.end(), {"--http-backend", everything().url(), "--stdio-command",
                            stdio_command_json().dump()});
   const auto run = run_script("lists.mjs", args);
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
@@ -429,10 +432,10 @@ TEST_F(SdkThroughGateway, ReadsTextAndBinaryResourcesByRewrittenUris) {
 }
 
 TEST_F(SdkThroughGateway, SendsCancellationOnlyToTheOwningBackend) {
-  // Two fixture backends (stdio "fix", http "peer") besides server-everything: the fixture
-  // records the cancellations it receives.
+  // Two fixture backends, stdio "fix" and http "peer": the fixture records the cancellations it
+  // receives (server-everything cannot tell).
   auto& peer = start_http_fixture("peer");
-  start_gateway(http_backend("peer", peer.url()));
+  start_gateway(http_backend("peer", peer.url()), "per_session", false);
   const auto run =
       run_script("cancel.mjs", {"--gateway", gateway_->url(), "--backends", kStdio + ",peer"});
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
@@ -552,18 +555,6 @@ TEST_F(SdkThroughGateway, LegacySseFrontEndInitializesListsAndCalls) {
   ASSERT_EQ(run.exit_code, 0) << run.transcript << gateway_log();
   EXPECT_GT(run.output["pages"].get<int>(), 1) << run.output.dump();
   EXPECT_FALSE(run.output["progress"].empty()) << run.output.dump();
-}
-
-TEST_F(SdkThroughGateway, LegacySseFrontEndRoutesCallsAndDeliversFirstProgress) {
-  start_gateway();
-  auto args = common_args(true);
-  args.push_back("--sse");
-  const auto calls = run_script("calls.mjs", args);
-  ASSERT_EQ(calls.exit_code, 0) << calls.transcript << gateway_log();
-  const auto progress = run_script("progress.mjs", args);
-  ASSERT_EQ(progress.exit_code, 0) << progress.transcript << gateway_log();
-  EXPECT_GE(progress.output["stdioProgress"].size(), 1u) << progress.output.dump();
-  EXPECT_GE(progress.output["httpProgress"].size(), 1u) << progress.output.dump();
 }
 
 }  // namespace

@@ -2,14 +2,13 @@
 // completion/complete each reach the backend named by the prefix (or URI token) and come back
 // with that backend's own answer; ping is answered; logging/setLevel is accepted and the
 // backend's notifications/message arrive; unknown names get a JSON-RPC error.
-//   node calls.mjs --gateway URL --stdio-name NAME --http-name NAME [--sse]
+//   node calls.mjs --gateway URL --stdio-name NAME --http-name NAME
 import {arg, check, connect, run, textOf, types} from './lib.mjs';
 
 run(async () => {
   const stdio = arg('stdio-name');
   const http = arg('http-name');
-  const sse = process.argv.includes('--sse');
-  const {client} = await connect(arg('gateway'), {sse});
+  const {client} = await connect(arg('gateway'));
   const token = (name) => name.toLowerCase().replaceAll('_', '.');
   const server = client.getServerVersion();
   const capabilities = client.getServerCapabilities();

@@ -4,15 +4,14 @@
 // the other backend's tools are still all there.
 // With --exactly-one (backends that send nothing on their own), the client must have seen
 // exactly one list_changed in all: the gateway neither drops nor duplicates it.
-//   node listchanged.mjs --gateway URL --changing FIXTURE_NAME --steady NAME [--sse]
+//   node listchanged.mjs --gateway URL --changing FIXTURE_NAME --steady NAME
 //                        [--exactly-one]
 import {arg, check, connect, eventually, listAll, run, textOf, types} from './lib.mjs';
 
 run(async () => {
   const changing = arg('changing');
   const steady = arg('steady');
-  const sse = process.argv.includes('--sse');
-  const {client} = await connect(arg('gateway'), {sse});
+  const {client} = await connect(arg('gateway'));
   let notifications = 0;
   client.setNotificationHandler(types.ToolListChangedNotificationSchema, () => {
     notifications += 1;

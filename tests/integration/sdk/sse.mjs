@@ -1,7 +1,12 @@
 // The legacy HTTP+SSE front end (2024-11-05 transport) with the SDK's SSEClientTransport:
 // initialize, tools/list paged to its end with both backends' prefixed tools, calls routed to
 // each backend, a sampling round trip (a server-to-client request on the SSE stream, answered
-// by POST), and the first progress notification (see progress.mjs for why not the last).
+// by POST), prompts/get, text and binary resources/read by rewritten URIs, and progress.
+// Only the first progress notification is required here: SDK 1.32's SSEClientTransport
+// dispatches the events of one read synchronously while the Protocol runs notification
+// handlers a microtask later, so a progress notification that arrives in the same read as its
+// response is dropped after the response removed the handler (the gateway sends them in order,
+// as the wire shows).
 //   node sse.mjs --gateway SSE_URL --stdio-name NAME --http-name NAME
 import {arg, check, connect, listAll, run, textOf, types} from './lib.mjs';
 
@@ -34,6 +39,19 @@ run(async () => {
   const sampled = await client.callTool({name: `${stdio}__test_sampling`, arguments: {prompt: 'p'}});
   check(textOf(sampled) === 'LLM response: sampled over sse', 'sampling round trip over SSE',
         sampled);
+
+  const prompt = await client.getPrompt(
+      {name: `${http}__args-prompt`, arguments: {city: 'Porto'}});
+  check(JSON.stringify(prompt.messages).includes('Porto'), 'prompts/get over SSE', prompt);
+  const token = (name) => name.toLowerCase().replaceAll('_', '.');
+  const binaryUri = `${token(stdio)}+test://static-binary`;
+  const binary = await client.readResource({uri: binaryUri});
+  check(binary.contents?.[0]?.uri === binaryUri && typeof binary.contents[0].blob === 'string',
+        'binary resources/read over SSE', binary);
+  const textUri = `${token(http)}+demo://resource/dynamic/text/5`;
+  const text = await client.readResource({uri: textUri});
+  check(text.contents?.[0]?.uri === textUri && text.contents[0].text?.startsWith('Resource 5:'),
+        'text resources/read over SSE', text);
 
   const progress = [];
   const withProgress = await client.callTool(
