@@ -2,8 +2,9 @@
 // .cache/peers) through the real `mcpgw serve` fronting two backends: mcpgw-fixture over stdio
 // ("fix", one process per client session, pages of 3) and the real
 // @modelcontextprotocol/server-everything over Streamable HTTP ("everything", forced onto
-// 127.0.0.1 by sdk/loopback.cjs). Where server-everything has no such feature (recording
-// cancellations, list_changed), a fixture in http mode is the HTTP backend too.
+// 127.0.0.1 by sdk/loopback.cjs). Where server-everything lacks what a test needs (recording
+// the cancellations it receives, changing its tool list on demand, being killed and started
+// again on its port), a fixture in http mode is the HTTP backend instead.
 //
 // Each test runs one client script from tests/integration/sdk/ (*.mjs). A script checks what
 // the SDK saw and exits 0, or prints "CHECK FAILED: ..." on stderr and exits 1; its last stdout
