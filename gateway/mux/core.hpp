@@ -25,6 +25,7 @@
 #include "gateway/mux/gateway.hpp"
 #include "gateway/mux/naming.hpp"
 #include "gateway/mux/rewrite.hpp"
+#include "mcp/catalogue.hpp"
 
 namespace mcpgw::mux::detail {
 
@@ -308,6 +309,9 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
   bool rewrite_progress_token(mcp::Message& request,
                               const std::shared_ptr<PendingRequest>& pending);
   nlohmann::json upstream_initialize_params() const;
+  // False for a method the catalogue knows but not in the version this client speaks (a shared
+  // backend negotiated its own, newer one).
+  bool speaks(std::string_view method) const;
 
   std::shared_ptr<GatewayCore> core_;
   std::shared_ptr<server::ClientChannel> channel_;
@@ -319,6 +323,7 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
   bool closed_ = false;
   nlohmann::json client_params_ = nlohmann::json::object();
   std::string protocol_version_;
+  std::optional<mcp::ProtocolVersion> version_;  // parsed protocol_version_
   std::optional<mcp::RequestId> initialize_id_;
   std::shared_ptr<server::ResponseStream> initialize_stream_;  // until discovery settles
   std::vector<Deferred> deferred_;

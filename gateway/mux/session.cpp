@@ -93,6 +93,9 @@ void SessionImpl::handle_initialize(mcp::Message request,
     client_params_ = std::move(*request.params);
   }
   protocol_version_ = negotiate_version(client_params_);
+  if (auto parsed = mcp::parse_protocol_version(protocol_version_)) {
+    version_ = *parsed;
+  }
   initialize_id_ = *request.id;
   initialize_stream_ = std::move(stream);
   std::weak_ptr<SessionImpl> weak = weak_from_this();
@@ -531,8 +534,18 @@ void SessionImpl::handle_response(mcp::Message response) {
 
 // ---- backend traffic for this client ----
 
+bool SessionImpl::speaks(std::string_view method) const {
+  return !version_ || mcp::catalogue::lookup(method) == nullptr ||
+         mcp::catalogue::is_known(method, *version_);
+}
+
 void SessionImpl::deliver(mcp::Message message, const std::shared_ptr<PendingRequest>& related) {
   if (closed_) {
+    return;
+  }
+  if (message.is_notification() && !speaks(message.method)) {
+    spdlog::debug("mux: session {}: {} is not in protocol version {}; dropped", serial_,
+                  message.method, protocol_version_);
     return;
   }
   if (related && !related->finished) {
@@ -548,6 +561,13 @@ void SessionImpl::forward_backend_request(const std::shared_ptr<Upstream>& upstr
   if (closed_ || !initialized_) {
     upstream->client->respond(mcp::make_error_response(*request.id, mcp::error_code::internal_error,
                                                        "mcpgw: the client session has ended"));
+    return;
+  }
+  if (!speaks(request.method)) {
+    upstream->client->respond(
+        mcp::make_error_response(*request.id, mcp::error_code::method_not_found,
+                                 "mcpgw: the client speaks protocol version " + protocol_version_ +
+                                     ", which has no " + request.method));
     return;
   }
   if (server_requests_.size() >= core_->options().max_server_requests_per_session) {

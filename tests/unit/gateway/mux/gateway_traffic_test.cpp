@@ -390,3 +390,28 @@ TEST_F(MuxTraffic, TheDiscoverySessionServesNoClient) {
 
 }  // namespace
 }  // namespace mcpgw::mux::testing
+
+namespace mcpgw::mux::testing {
+namespace {
+
+TEST_F(MuxTraffic, NothingReachesAClientThatItsVersionLacks) {
+  start_ready({{"alpha", config::SessionMode::shared}});
+  auto old_client = open(client_initialize_params("2025-03-26"));
+  auto stream = old_client.request(1, "tools/call", json{{"name", "x"}});
+  const auto call = discovery(0).only_call("tools/call").id;
+  discovery(0).request(mcp::make_request(1, "elicitation/create", json{{"message", "?"}}), call);
+  ASSERT_EQ(discovery(0).responses.size(), 1u);
+  EXPECT_EQ(discovery(0).responses[0].error.code, mcp::error_code::method_not_found);
+  discovery(0).notification(
+      mcp::make_notification("notifications/tasks/status", json{{"taskId", "t"}}), call);
+  discovery(0).notification(
+      mcp::make_notification("notifications/message", json{{"level", "info"}, {"data", 1}}), call);
+  ASSERT_EQ(stream->sent.size(), 1u);
+  EXPECT_EQ(stream->sent[0].method, "notifications/message");
+  // Vendor methods are not the catalogue's to judge.
+  discovery(0).request(mcp::make_request(2, "vendor/ask", json::object()), call);
+  EXPECT_EQ(stream->sent.size(), 2u);
+}
+
+}  // namespace
+}  // namespace mcpgw::mux::testing
