@@ -644,15 +644,66 @@ TEST_F(HttpErrors, UnknownToolGetsAnErrorThatRevealsNoBackend) {
   }
   // A known backend's prefix with a name it does not have: the backend's own error, still
   // without its address or command.
-  const auto answer =
-      post(connection, mcp_post_headers(id, "2025-06-18"),
-           jsonrpc_request(3, "tools/call", {{"name", "remote__no_such_tool"}, {"arguments", {}}})
-               .dump());
+  const auto answer = post(
+      connection, mcp_post_headers(id, "2025-06-18"),
+      jsonrpc_request(3, "tools/call",
+                      {{"name", "remote__no_such_tool"}, {"arguments", nlohmann::json::object()}})
+          .dump());
   ASSERT_TRUE(answer);
   const auto response = answer_response(*answer);
   EXPECT_EQ(response["error"].value("code", 0), kInvalidParams) << answer->body;
+  EXPECT_NE(response["error"].value("message", "").find("no_such_tool"), std::string::npos)
+      << answer->body;
   for (const auto& secret : {remote_->url(), std::to_string(remote_->port()), fixture_binary()})
     EXPECT_EQ(response.dump().find(secret), std::string::npos) << response.dump();
+}
+
+// The event ids of an SSE body, in order.
+std::vector<std::string> sse_ids(const std::string& text) {
+  std::vector<std::string> ids;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.rfind("id: ", 0) == 0)
+      ids.push_back(line.substr(4));
+  }
+  return ids;
+}
+
+TEST_F(HttpErrors, ResumingACompleteStreamIs204AndAnIdNeverIssuedIs400) {
+  HttpConnection connection(port());
+  const auto id = session(connection);
+  // Log messages before the result turn the answer into an event stream.
+  const auto answer = post(connection, mcp_post_headers(id, "2025-06-18"),
+                           jsonrpc_request(2, "tools/call",
+                                           {{"name", "local__test_tool_with_logging"},
+                                            {"arguments", nlohmann::json::object()}})
+                               .dump());
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  ASSERT_EQ(answer->header("content-type"), "text/event-stream") << answer->body;
+  const auto ids = sse_ids(answer->body);
+  ASSERT_GE(ids.size(), 2u) << answer->body;
+  // A priming event first: an id and empty data.
+  EXPECT_EQ(sse_data(answer->body).front(), "") << answer->body;
+  EXPECT_NE(answer->body.find("retry: 1000"), std::string::npos) << answer->body;
+  EXPECT_EQ(answer_response(*answer)["id"], 2) << answer->body;
+  Headers resume{{"Accept", "text/event-stream"},
+                 {"Mcp-Session-Id", id},
+                 {"MCP-Protocol-Version", "2025-06-18"},
+                 {"Last-Event-ID", ids.back()}};
+  const auto done = connection.request("GET", "/mcp", resume);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 204) << done->body;
+  const auto stream = ids.back().substr(0, ids.back().find('-'));
+  for (const std::string& never :
+       std::vector<std::string>{"999-1", stream + "-zz", "garbage", "0-999999"}) {
+    resume.back().second = never;
+    EXPECT_TRUE(is_error(connection.request("GET", "/mcp", resume), 400, kInvalidRequest))
+        << "Last-Event-ID: " << never;
+  }
 }
 
 TEST_F(HttpErrors, UnknownMethodIs32601) {
@@ -839,7 +890,8 @@ TEST(HttpErrorsConfigured, RequestsOverMaxRequestsPerSessionAre429) {
 }
 
 TEST(HttpErrorsConfigured, IdleSessionExpiresAndThenIs404) {
-  SmallGateway small("mcpgw-idle", "session_idle_timeout = \"300ms\"\n");
+  // Short, yet long enough for initialize and notifications/initialized on a loaded machine.
+  SmallGateway small("mcpgw-idle", "session_idle_timeout = \"1s\"\n");
   HttpConnection connection(small.gateway.port());
   std::string failure;
   const auto id = open_mcp_session(connection, "2025-06-18", &failure);

@@ -139,7 +139,8 @@ TEST_F(StdioFront, BadLinesGetJsonRpcErrors) {
   EXPECT_EQ(invalid["error"].value("code", 0), -32600) << invalid;
   send(jsonrpc_request(6, "no/such/method"));
   EXPECT_EQ(response_to(6)["error"].value("code", 0), -32601);
-  send(jsonrpc_request(7, "tools/call", {{"name", "no_such_tool"}, {"arguments", {}}}));
+  send(jsonrpc_request(7, "tools/call",
+                       {{"name", "no_such_tool"}, {"arguments", nlohmann::json::object()}}));
   const auto unknown = response_to(7);
   EXPECT_EQ(unknown["error"].value("code", 0), -32602) << unknown;
   EXPECT_EQ(unknown.dump().find(remote_->url()), std::string::npos) << unknown;
