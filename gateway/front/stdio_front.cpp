@@ -225,7 +225,9 @@ class FrontCore final : public std::enable_shared_from_this<FrontCore>, mcp::Ndj
       spdlog::warn("stdio: reading input failed: {}", error.message());
     else
       spdlog::info("stdio: input closed");
-    end("input ended");
+    // A client that pipes requests and then closes stdin still gets every answer: the
+    // session stays open for the caller's drain.
+    end("input ended", /*keep_session=*/error == asio::error::eof);
   }
 
   // An oversize line cannot be parsed, so its id is unknown: the answer has a null id. It is
@@ -371,15 +373,16 @@ class FrontCore final : public std::enable_shared_from_this<FrontCore>, mcp::Ndj
     session_closed_ = true;
   }
 
-  // Input ended or failed (or output failed): close the session, then on_end after the
-  // output is flushed.
-  void end(const std::string& reason) {
+  // Input ended or failed (or output failed): stop reading, close the session unless it is
+  // kept for draining, then on_end after the output is flushed.
+  void end(const std::string& reason, bool keep_session = false) {
     if (ended_)
       return;
     ended_ = true;
     spdlog::debug("stdio: ending ({})", reason);
     stop_input();
-    close_session();
+    if (!keep_session)
+      close_session();
     if (on_end_)
       when_flushed([self = shared_from_this()] {
         if (auto on_end = std::move(self->on_end_)) {

@@ -25,8 +25,10 @@ struct StdioFrontOptions {
 class StdioFront {
  public:
   virtual ~StdioFront() = default;
-  // Starts reading. `on_end` runs once when the input reaches EOF or fails, after the session
-  // was closed and queued output was written: the caller then shuts the gateway down.
+  // Starts reading. `on_end` runs once when the input reaches EOF or fails. At EOF the session
+  // stays open, so requests in flight can still be answered while the caller drains (it
+  // watches requests_in_flight(), then calls shutdown()); when output failed, the session is
+  // closed first, since nothing could be delivered any more.
   virtual void start(std::function<void()> on_end) = 0;
   // Closes the session and stops reading; `done` runs when pending output is flushed.
   virtual void shutdown(std::function<void()> done) = 0;

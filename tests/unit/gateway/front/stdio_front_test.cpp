@@ -232,7 +232,7 @@ TEST_F(StdioFrontTest, AbandonWritesNothingAndHeldRequestsCount) {
   EXPECT_EQ(front_->requests_in_flight(), 0u);
 }
 
-TEST_F(StdioFrontTest, EofClosesTheSessionFlushesAndEnds) {
+TEST_F(StdioFrontTest, EofKeepsTheSessionForDrainingThenShutdownClosesIt) {
   start();
   send(mcp::make_request(1, "hold"));
   send(mcp::make_request(2, "echo"));
@@ -245,10 +245,17 @@ TEST_F(StdioFrontTest, EofClosesTheSessionFlushesAndEnds) {
   ASSERT_EQ(lines_.size(), 2u);
   EXPECT_EQ(line(0)["id"], 2);
   EXPECT_EQ(line(1)["id"], 3);
+  // The held request is still in flight and its answer still reaches the client.
+  EXPECT_EQ(service_.session->close_count, 0);
+  EXPECT_EQ(front_->requests_in_flight(), 1u);
+  service_.session->held[0]->finish(mcp::make_success_response(1, json{{"late", true}}));
+  ASSERT_TRUE(wait_lines(3));
+  EXPECT_EQ(line(2)["id"], 1);
+  EXPECT_EQ(front_->requests_in_flight(), 0u);
+  bool shut = false;
+  front_->shutdown([&] { shut = true; });
+  ASSERT_TRUE(run_until(context_, [&] { return shut; }));
   EXPECT_EQ(service_.session->close_count, 1);
-  EXPECT_EQ(front_->requests_in_flight(), 0u);  // the held request was abandoned
-  context_.restart();
-  context_.poll();
   EXPECT_EQ(ended_, 1);
 }
 
