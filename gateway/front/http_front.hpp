@@ -38,9 +38,9 @@ struct HttpFrontOptions {
   std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
   std::uint32_t max_requests_per_session = 64;
   std::uint32_t stream_replay_events = 256;
-  std::uint64_t max_stream_queue_bytes = 32u << 20;     // per SSE stream towards a slow client
-  std::chrono::milliseconds sse_retry{1000};            // the `retry:` field of priming events
-  std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams
+  std::uint64_t max_stream_queue_bytes = 32u << 20;  // per SSE stream towards a slow client
+  std::chrono::milliseconds sse_retry{1000};  // the `retry:` field of priming events (0: none)
+  std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams (0: none)
   // Client headers (lower-case) passed to Session::handle_request in RequestContext.
   std::vector<std::string> forward_headers;
   // Connections open at once; more are refused with 503 and closed.
