@@ -184,6 +184,13 @@ class SessionTable {
 
   // Streamable HTTP. The transport checks (Host, Origin, Accept, Content-Type, size) are done.
   PostOutcome post(IncomingRequest request);
+  // A GET without Last-Event-ID opens the standalone stream (409 while another connection has
+  // it). With Last-Event-ID "<stream>-<seq>": that stream is taken over by this connection and
+  // replays what followed <seq>, oldest first as far as the replay buffer still reaches (a
+  // too-old id gets what is left, which is logged), then continues live. A stream that
+  // ended and has nothing after <seq>, or one already delivered completely and forgotten, gets
+  // 204 (an EventSource stops reconnecting on 204). A malformed id, or one this session never
+  // issued, gets 400.
   StreamOutcome get(IncomingRequest request);
   HttpAnswer remove(const IncomingRequest& request);
 

@@ -787,6 +787,21 @@ TEST_F(HttpFrontTest, ConnectionsAreBounded) {
   EXPECT_TRUE(run_until(context_, [&] { return third->closed(); }));
 }
 
+TEST_F(HttpFrontTest, StreamQueueOverflowClosesTheConnectionAndCounts) {
+  HttpFrontOptions options;
+  options.max_stream_queue_bytes = 400;
+  start(options);
+  const auto session = initialize();
+  // 50 notifications are queued at once, before the connection can write any of them.
+  auto headers = kPostHeaders;
+  headers.emplace_back("Mcp-Session-Id", session);
+  client_->send("POST", "/mcp", headers, request_text("p", "progress", {{"count", 50}}));
+  EXPECT_TRUE(run_until(context_, [&] { return client_->closed(); }));
+  EXPECT_FALSE(client_->reply_done());
+  EXPECT_GT(front_->stats().events_dropped, 0u);
+  EXPECT_EQ(front_->requests_in_flight(), 0u);
+}
+
 TEST_F(HttpFrontTest, ExpectContinueIsGranted) {
   start();
   const auto body = initialize_text();
