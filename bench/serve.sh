@@ -40,6 +40,9 @@ for program in "$mcpgw" "$fixture" "$mcp_load" "$idle_sessions"; do
 done
 command -v curl >/dev/null || { echo "serve.sh: needs curl" >&2; exit 2; }
 
+# 10,000 per-session upstreams hold 10,000 backend connections: use the hard descriptor limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/mcpgw-bench.XXXXXX")
 pids=()
 stop_all() {  # stops every process this script started, newest first, by PID
