@@ -63,15 +63,18 @@ class LegacySseTest : public ::testing::Test {
   }
   bool run(const std::function<bool()>& done) { return test::run_until(context_, done); }
 
+  // The context does not run again after the test body: scripts and gates of the body are gone,
+  // and whatever is still pending is destroyed with the context, never resumed.
   void TearDown() override {
-    if (transport_) {
-      bool closed = false;
-      transport_->close([&closed] { closed = true; });
-      EXPECT_TRUE(run([&closed] { return closed; }));
-      transport_.reset();
-    }
+    transport_.reset();
     if (factory_)
       factory_->shutdown();
+  }
+
+  bool close() {
+    bool closed = false;
+    transport_->close([&closed] { closed = true; });
+    return run([&closed] { return closed; });
   }
 
   net::io_context context_;
@@ -192,6 +195,15 @@ TEST_F(LegacySseTest, RejectedPostFailsItsRequest) {
   EXPECT_EQ(recorder_.failures[0].second.kind, TransportError::Kind::http_status);
   EXPECT_EQ(recorder_.failures[0].second.http_status, 500);
   EXPECT_TRUE(recorder_.closed.empty());
+
+  // close() drops the stream without reporting anything.
+  ASSERT_TRUE(close());
+  transport_->send(mcp::make_request(2, "tools/call"));
+  context_.restart();
+  context_.run_for(20ms);
+  EXPECT_TRUE(recorder_.closed.empty());
+  EXPECT_EQ(recorder_.failures.size(), 1u);
+  EXPECT_EQ(server.requests_with("POST").size(), 1u);
 }
 
 TEST_F(LegacySseTest, OversizeEventEndsTheTransport) {

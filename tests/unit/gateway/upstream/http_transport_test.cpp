@@ -111,11 +111,10 @@ class StreamableHttpTest : public ::testing::Test {
     return run([&closed] { return closed; });
   }
 
+  // The context does not run again after the test body: scripts and gates of the body are gone,
+  // and whatever is still pending is destroyed with the context, never resumed.
   void TearDown() override {
-    if (transport_) {
-      EXPECT_TRUE(close());
-      transport_.reset();
-    }
+    transport_.reset();
     if (factory_)
       factory_->shutdown();
   }
