@@ -2,15 +2,6 @@
 // holds (bounded), and capturing what the library logs.
 #pragma once
 
-// The library links spdlog as a compiled shared library; the headers must agree with it, or
-// this file would talk to a second, header-only registry.
-#ifndef SPDLOG_COMPILED_LIB
-#define SPDLOG_COMPILED_LIB
-#endif
-#ifndef SPDLOG_SHARED_LIB
-#define SPDLOG_SHARED_LIB
-#endif
-
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
