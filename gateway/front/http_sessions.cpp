@@ -203,13 +203,17 @@ void Exchange::on_send(const mcp::Message& message) {
 }
 
 void Exchange::on_finish(mcp::Message response) {
+  if (!initialize_) {
+    // Moved, not copied: a merged list can be a large JSON tree.
+    add_response(std::move(response));
+    request_done();
+    return;
+  }
   const bool succeeded = response.kind == mcp::MessageKind::success_response;
   add_response(response);
-  if (initialize_) {
-    initialize_succeeded_ = succeeded;
-    if (auto session = session_.lock()) {
-      session->table_.initialize_finished(*session, response);
-    }
+  initialize_succeeded_ = succeeded;
+  if (auto session = session_.lock()) {
+    session->table_.initialize_finished(*session, response);
   }
   request_done();
 }
