@@ -5,13 +5,15 @@
 #   latency     bench/mcp_load (open loop, fixed rate, default 1000 rps): p50/p90/p99/max
 #               direct and through mcpgw, and what the gateway adds, in ROUNDS alternating rounds
 #   sessions    bench/idle_sessions: VmRSS of the mcpgw process per idle session at 10,000
-#               sessions (initialize + notifications/initialized only; then again with one
-#               tools/call per session, per_session and shared upstream modes)
+#               sessions (initialize + notifications/initialized only); then with one
+#               tools/call per session: 3,000 sessions in per_session upstream mode (each holds
+#               a backend connection) and 10,000 in shared mode
 #   fanout      tools/list through mcpgw over 16 fixture backends that each delay lists by
 #               FANOUT_DELAY_MS (default 50), against the target 1.1 x d
 # Usage: bash bench/serve.sh [throughput] [latency] [sessions] [fanout]     (default: all four)
 # Environment: MCPGW_BUILD_DIR (default build), WRK_DURATION (10s), WRK_CONNECTIONS (32),
 #   WRK_THREADS (1), RATE (1000), DURATION (20), ROUNDS (3), SESSIONS (10000),
+#   SESSIONS_CALLED (3000: sessions with a call in per_session mode, one backend connection each),
 #   FANOUT_DELAY_MS (50), FANOUT_BACKENDS (16), LOG_LEVEL (warn: mcpgw and fixtures).
 # Every process it starts is stopped by PID when it ends (also on Ctrl-C).
 set -euo pipefail
@@ -29,6 +31,7 @@ rate=${RATE:-1000}
 duration=${DURATION:-20}
 rounds=${ROUNDS:-3}
 sessions=${SESSIONS:-10000}
+sessions_called=${SESSIONS_CALLED:-3000}
 fanout_delay_ms=${FANOUT_DELAY_MS:-50}
 fanout_backends=${FANOUT_BACKENDS:-16}
 log_level=${LOG_LEVEL:-warn}
@@ -279,17 +282,19 @@ PY
 bench_sessions() {
   echo "== sessions: VmRSS of mcpgw per idle session, $sessions sessions"
   machine_note
-  local variant mode call label
-  for variant in "idle per_session" "called per_session" "called shared"; do
-    read -r label mode <<<"$variant"
+  local variant mode call label count out
+  # per_session keeps one upstream session, and so one keep-alive backend connection, per client
+  # session; the fixture's front end accepts 4096 connections, hence fewer sessions there.
+  for variant in "idle per_session $sessions" "called per_session $sessions_called" \
+    "called shared $sessions"; do
+    read -r label mode count <<<"$variant"
     start_fixture backend
     SESSION_MODE=$mode write_config "$work/sessions.toml" \
-      "max_sessions = $((sessions + 1000))" -- "$url"
+      "max_sessions = $((count + 1000))" -- "$url"
     start_gateway "$work/sessions.toml"
     call=()
     [ "$label" = called ] && call=(--call "$echo_params")
-    local out
-    out=$("$idle_sessions" --url "$url" --pid "$gateway_pid" --sessions "$sessions" \
+    out=$("$idle_sessions" --url "$url" --pid "$gateway_pid" --sessions "$count" \
       --warmup 100 --connections 4 --settle 2 "${call[@]}")
     echo "  $out"
     python3 - "$out" "$label" "$mode" <<'PY'
