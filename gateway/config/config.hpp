@@ -12,6 +12,7 @@
 
 #include "gateway/config/diagnostic.hpp"
 #include "gateway/policy/policy.hpp"
+#include "gateway/policy/rate_limit.hpp"
 #include "gateway/policy/spec.hpp"
 #include "gateway/policy/testing.hpp"
 
@@ -47,6 +48,15 @@ struct ServerConfig {
   std::uint32_t max_requests_per_session = 64;  // client requests in flight per session
   std::uint32_t stream_replay_events = 256;     // SSE events kept per stream for Last-Event-ID
   std::chrono::milliseconds drain_timeout{10 * 1000};  // on SIGTERM/SIGINT
+  // Hard limits of the HTTP front ends (issue 4); each refusal has its own status code.
+  std::uint64_t max_header_bytes = 64u << 10;           // request line + headers: 431 beyond
+  std::uint32_t max_connections = 4096;                 // open at once: 503 beyond
+  std::uint32_t max_sessions_per_principal = 100;       // 0: no per-principal bound; 429 beyond
+  std::chrono::milliseconds header_timeout{10 * 1000};  // whole head must arrive (slowloris)
+  std::chrono::milliseconds body_timeout{30 * 1000};    // whole body must arrive after the head
+  std::chrono::milliseconds idle_timeout{60 * 1000};    // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{30 * 1000};   // one write to a client
+  std::uint64_t max_rate_limit_buckets = 100000;        // limiter state entries (memory bound)
   std::optional<TlsListenerConfig> tls;
   SourceLocation where;
 };
@@ -92,6 +102,11 @@ struct JwtSourceConfig {
   std::vector<std::string> algorithms;  // empty: every asymmetric algorithm
   std::string hs256_secret;             // only when explicitly configured
   std::chrono::seconds leeway{60};
+  // jwks_url: how often the key set is fetched again, and the least time between two fetches
+  // caused by tokens with an unknown `kid` (key rotation) so such tokens cannot flood the IdP.
+  std::chrono::milliseconds jwks_refresh{10 * 60 * 1000};
+  std::chrono::milliseconds jwks_min_refresh{30 * 1000};
+  std::string jwks_ca_file;  // jwks_url: CA bundle instead of the system one
   SourceLocation where;
 };
 
@@ -106,6 +121,22 @@ struct AuthConfig {
   std::string api_key_header = "X-API-Key";
   std::vector<JwtSourceConfig> jwt;
   std::vector<ApiKeyConfig> api_keys;
+  // Scopes every bearer token must carry; a token without them gets 403 insufficient_scope.
+  std::vector<std::string> required_scopes;
+  // RFC 9728 Protected Resource Metadata. `resource` is the canonical URI of the MCP endpoint
+  // (empty: derived from the request's validated Host and the listener's scheme and path).
+  std::string resource;
+  std::vector<std::string> authorization_servers;
+  std::vector<std::string> scopes_supported;  // empty: required_scopes
+  SourceLocation where;
+};
+
+// [audit]: one JSON line per authorization decision (principal, method, target, decision, rule).
+struct AuditConfig {
+  bool enabled = false;         // true when [audit] is present
+  std::string sink = "stderr";  // "stderr", "stdout" or a file path (appended to)
+  bool include_allowed = true;  // false: only denials and rate-limit refusals
+  SourceLocation where;
 };
 
 struct Config {
@@ -113,8 +144,10 @@ struct Config {
   ServerConfig server;
   std::vector<BackendConfig> backends;
   AuthConfig auth;
+  AuditConfig audit;
   policy::PolicySpec policy_spec;
   std::shared_ptr<const policy::CompiledPolicy> policy;
+  std::shared_ptr<const policy::RateLimits> rate_limits;  // compiled with `policy`
   bool is_fragment = false;  // a policy-only file: no [server] and no [[backend]]
 };
 

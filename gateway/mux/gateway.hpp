@@ -30,12 +30,15 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gateway/config/config.hpp"
+#include "gateway/policy/audit.hpp"
+#include "gateway/policy/rate_limit.hpp"
 #include "gateway/runtime/event_loop.hpp"
 #include "gateway/server/service.hpp"
 #include "gateway/upstream/client.hpp"
@@ -46,6 +49,32 @@ namespace mcpgw::mux {
 // wraps upstream::make_client with that backend's TransportFactory; tests pass fakes.
 using ClientFactory = std::function<std::unique_ptr<upstream::Client>(
     std::size_t backend_index, upstream::ClientOptions options, upstream::ClientEvents& events)>;
+
+// What authorization and rate limiting use. Replaced as a whole on reload (SIGHUP); a request
+// keeps the snapshot it started with until it is answered.
+struct PolicySnapshot {
+  std::shared_ptr<const policy::CompiledPolicy> policy;   // never null
+  std::shared_ptr<const policy::RateLimits> rate_limits;  // null: no limits
+  std::uint64_t generation = 0;                           // 0 for the configuration's own
+};
+
+// Enforcement (issue 4), in SessionImpl, with the request's principal (RequestContext):
+// - tools/call, prompts/get, resources/read, resources/subscribe/unsubscribe and
+//   completion/complete are decided for the owning backend and the backend's own name (URI,
+//   prompt or resource of a completion ref). A denial is answered exactly like a name the
+//   gateway does not know: same code, same message, nothing reaches the backend.
+// - Every other client method (lists, logging/setLevel, tasks, ...) is decided at method level
+//   (Target without backend); a denial is -32601 "Method not found", as for unknown methods.
+//   initialize, ping and notifications are not decided.
+// - Lists are filtered item by item with the decision for the method that uses the item
+//   (tools/call for a tool, prompts/get, resources/read; templates by their uriTemplate),
+//   whenever a list is answered; nothing filtered is cached, so a list_changed can never
+//   expose an unfiltered list, and calls are decided on their own anyway.
+// - Then rate limits: a refusal is JSON-RPC error -32005 with data {"retryAfterMs", "limit"},
+//   sent through ResponseStream::refuse with HTTP 429 and Retry-After.
+// - Every decision (allow when AuditConfig::include_allowed, deny, rate_limited) goes to the
+//   audit sink when one is set.
+inline constexpr std::int64_t kRateLimitedError = -32005;
 
 struct BackendStatus {
   std::string name;
@@ -61,6 +90,8 @@ class Gateway : public server::Service {
   // Closes every client session and upstream session; `done` runs when all are released.
   virtual void shutdown(std::function<void()> done) = 0;
   virtual std::vector<BackendStatus> backends() const = 0;
+  // Installs a new policy snapshot for requests that arrive from now on (SIGHUP reload).
+  virtual void set_policy(std::shared_ptr<const PolicySnapshot> snapshot) = 0;
 };
 
 std::shared_ptr<Gateway> make_gateway(runtime::EventLoop& loop,
@@ -79,6 +110,10 @@ struct GatewayOptions {
   std::size_t max_name_entries = 65536;
   // Remembered resource URIs and templates (routing without URI prefixes).
   std::size_t max_resource_routes = 65536;
+  // Rate-limit buckets (null: a memory store of config.server.max_rate_limit_buckets).
+  std::shared_ptr<policy::BucketStore> buckets;
+  // Where decisions are recorded; null: nowhere. Not owned; outlives the gateway.
+  policy::AuditSink* audit = nullptr;
 };
 
 std::shared_ptr<Gateway> make_gateway(runtime::EventLoop& loop,

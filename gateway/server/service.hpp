@@ -14,12 +14,14 @@
 //   the version taken from the message's _meta; nothing here assumes a long-lived session.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gateway/policy/policy.hpp"
 #include "mcp/jsonrpc.hpp"
 
 namespace mcpgw::server {
@@ -52,13 +54,29 @@ class ResponseStream {
   // polling): later send()/finish() go to the stream's replay buffer, and a GET with
   // Last-Event-ID receives them. No-op where the transport has no resumable streams.
   virtual void disconnect() = 0;
+  // finish() for a refusal the transport may also express in its own terms: HTTP answers with
+  // `http_status` (429) and Retry-After when nothing has been streamed for the request yet and
+  // it was not part of a batch. Transports without status codes just finish().
+  struct Refusal {
+    int http_status = 0;
+    std::chrono::seconds retry_after{0};  // 0: no Retry-After
+  };
+  virtual void refuse(mcp::Message response, const Refusal& refusal) {
+    (void)refusal;
+    finish(std::move(response));
+  }
 };
 
-// Facts about the request a session may use (forwarded headers now; the principal later).
+// Facts about the request a session may use.
 struct RequestContext {
   // Client request headers, lower-case names, in arrival order. Front ends fill in only
   // headers some backend is configured to forward (config: forward_headers).
   std::vector<std::pair<std::string, std::string>> headers;
+  // Who sent it, as authenticated by the front end for this very request (claims may change
+  // when a client refreshes its token). Null means anonymous: the stdio front end, and front
+  // ends without an authenticator (the fixture). principal_key is auth::principal_key().
+  std::shared_ptr<const policy::Principal> principal;
+  std::string principal_key = "anonymous";
 };
 
 // One client session, implemented by the server. The front end calls these in arrival order.
@@ -79,6 +97,9 @@ struct SessionOpening {
   std::string transport;   // "streamable_http", "sse" or "stdio"
   std::string session_id;  // the front end's id, for logs ("" for stdio)
   std::string remote;      // peer address for logs ("" for stdio)
+  // The session's owner (auth::principal_key of the initialize request). The front end
+  // answers a request carrying this session's id from any other principal with 404.
+  std::string principal_key = "anonymous";
 };
 
 class Service {

@@ -45,7 +45,10 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{60000};
   std::size_t max_pending = 1024;  // calls in flight; more are refused with backend_overloaded
   std::size_t max_queued = 1024;   // calls waiting for the handshake
-  bool restart = true;             // start a new transport after it dies, with backoff
+  // Forwarded client headers for the handshake (initialize, initialized) and the standalone
+  // stream: those of the client request that made this session's Client (per_session only).
+  ForwardedHeaders handshake_headers;
+  bool restart = true;  // start a new transport after it dies, with backoff
   Backoff backoff;
 };
 
@@ -75,6 +78,13 @@ class Client {
   // `request.id` restored, exactly once (unless cancel() was called first, then never).
   // Calls made before the handshake completes wait for it (bounded by max_queued).
   virtual CallId call(mcp::Message request, std::function<void(mcp::Message)> done) = 0;
+  // The same, with client headers to forward on this request (forward_headers). The real
+  // Client overrides it; the default (test fakes) drops them.
+  virtual CallId call_with_headers(mcp::Message request, std::function<void(mcp::Message)> done,
+                                   const ForwardedHeaders& headers) {
+    (void)headers;
+    return call(std::move(request), std::move(done));
+  }
   // Sends notifications/cancelled for the call (with the wire id) and forgets it: `done` is
   // not called. A late response from the backend is dropped.
   virtual void cancel(CallId call, const std::string& reason) = 0;

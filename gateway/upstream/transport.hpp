@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gateway/config/config.hpp"
 #include "mcp/jsonrpc.hpp"
@@ -37,6 +39,11 @@ struct TransportError {
   int http_status = 0;
 };
 
+// Client request headers a backend is configured to receive (BackendConfig::forward_headers),
+// lower-case names. HTTP transports add them to the request that carries the message; stdio
+// has no headers and ignores them.
+using ForwardedHeaders = std::vector<std::pair<std::string, std::string>>;
+
 class TransportHandler {
  public:
   virtual ~TransportHandler() = default;
@@ -60,6 +67,11 @@ class Transport {
   virtual void start(TransportHandler& handler) = 0;
   // Sends a request, notification or response. Never blocks; keeps order per transport.
   virtual void send(mcp::Message message) = 0;
+  // The same with forwarded client headers (HTTP transports override; others ignore them).
+  virtual void send_with_headers(mcp::Message message, const ForwardedHeaders& headers) {
+    (void)headers;
+    send(std::move(message));
+  }
   // Streamable HTTP: the version negotiated by initialize, sent as MCP-Protocol-Version on
   // later requests; after it is set, the standalone GET stream is opened (a 405 is accepted
   // as "no stream"). No-op for other transports.
