@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@
 
 namespace boost::asio {
 class io_context;
+}
+
+namespace mcpgw::auth {
+class Authenticator;
 }
 
 namespace mcpgw::front {
@@ -50,6 +55,25 @@ struct HttpFrontOptions {
   std::chrono::milliseconds read_timeout{30000};
   // One write to a client (a response, an SSE batch) must finish within this.
   std::chrono::milliseconds write_timeout{30000};
+
+  // Authentication (issue 4). Every request to the MCP endpoints is authenticated after the
+  // Host/Origin checks and before anything else; the principal goes into RequestContext and a
+  // session belongs to the principal_key of its initialize. Null: every request is anonymous
+  // (principal null, principal_key "anonymous"). Not owned; outlives the front end.
+  auth::Authenticator* authenticator = nullptr;
+  std::string api_key_header = "X-API-Key";  // where clients send API keys
+  // Sessions one principal may hold at once (0: no bound); 429 beyond. Anonymous callers are
+  // bounded by max_sessions only.
+  std::uint32_t max_sessions_per_principal = 100;
+  // Listener TLS: when set, the listener speaks HTTPS only (certificate and key loaded by
+  // listen(), TLS 1.2 or 1.3 at least, client certificates verified with client_ca_file).
+  std::optional<config::TlsListenerConfig> tls;
+  // The TLS handshake, and then each request head, must arrive within this (slowloris).
+  std::chrono::milliseconds header_timeout{10000};
+  // A request body must arrive within this after its head.
+  std::chrono::milliseconds body_timeout{30000};
+  // How long a keep-alive connection waits for the first byte of its next request.
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 // Fills the options from the [server] table (listen, paths, limits, allow-lists) and the union
