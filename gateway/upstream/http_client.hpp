@@ -2,8 +2,9 @@
 // pool per backend (plain TCP and TLS through OpenSSL), one request/response exchange whose body
 // is read as it arrives, and an SSE reader on top of mcp::SseParser.
 //
-// Private to gateway/upstream: only the transports' .cpp files include it (it pulls in Asio and
-// Beast). Everything runs on the one io_context thread; nothing here is thread-safe.
+// Private to mcpgw_serve: only .cpp files include it (it pulls in Asio and Beast): the
+// transports here, and the JWKS fetcher of gateway/auth/url_key_source.cpp. Everything runs on
+// the one io_context thread; nothing here is thread-safe.
 #pragma once
 
 #include <array>
