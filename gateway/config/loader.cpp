@@ -53,6 +53,16 @@ constexpr std::array<std::string_view, 3> kTransports = {"stdio", "http", "sse"}
 constexpr std::array<std::string_view, 2> kSessionModes = {"per_session", "shared"};
 constexpr std::array<std::string_view, 3> kScopes = {"principal", "principal_tool", "backend"};
 constexpr std::array<std::string_view, 2> kTlsVersions = {"1.2", "1.3"};
+// clang-format off
+constexpr std::array<std::string_view, 26> kServerKeys = {
+    "listen", "path", "separator", "prefix", "allowed_hosts", "allowed_origins", "max_body_bytes",
+    "max_sse_event_bytes", "max_line_bytes", "max_sessions", "session_idle_timeout",
+    "request_timeout", "tls", "sse_path", "message_path", "max_requests_per_session",
+    "stream_replay_events", "drain_timeout", "max_header_bytes", "max_connections",
+    "max_sessions_per_principal", "header_timeout", "body_timeout", "idle_timeout", "write_timeout",
+    "max_rate_limit_buckets"};
+// clang-format on
+constexpr std::array<std::string_view, 2> kAuditStreams = {"stderr", "stdout"};
 constexpr std::array<std::string_view, 10> kJwtAlgorithms = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256"};
 
@@ -181,6 +191,12 @@ class Loader {
   void read_tls(TableReader& tls, FileState& file);
   void read_policy(TableReader& policy);
   void read_auth_settings(TableReader& auth);
+  // Valid, distinct scopes go to `out`; returns them with their positions.
+  std::vector<LocatedString> read_scopes(TableReader& auth, std::string_view key,
+                                         std::vector<std::string>& out);
+  std::optional<std::string> metadata_url(TableReader& table, const LocatedString& value,
+                                          std::string_view key);
+  void read_audit(TableReader& audit, FileState& file);
   void read_auth_sources(TableReader& auth, FileState& file);
   void read_jwt(TableReader& jwt, FileState& file);
   void read_api_key(TableReader& key);
@@ -198,7 +214,12 @@ class Loader {
   // Resolves `value` against the file's directory; reports missing-file when asked to check.
   std::string resolve_path(const LocatedString& value, const FileState& file, std::string_view what,
                            bool must_be_directory = false);
+  // With the existence check on, reports a file that exists but holds no PEM block whose
+  // "-----BEGIN ...-----" line ends in `label` (a mistaken DER file or the wrong file).
+  void check_pem(const LocatedString& value, const std::string& resolved, std::string_view what,
+                 std::string_view label);
 
+  void check_risky_settings();
   void check_prefixed_names();
   void finish();
   void sort_by_position();
@@ -221,6 +242,9 @@ class Loader {
   std::unordered_map<std::string, SourceLocation> api_key_names_;
   std::unordered_map<std::string, std::pair<std::string, SourceLocation>> api_key_hashes_;
   std::unordered_map<std::string, SourceLocation> jwt_issuers_;
+  // For the cross-table warnings of check_risky_settings().
+  std::optional<SourceLocation> listen_where_;
+  std::optional<SourceLocation> allow_anonymous_where_;
   // Rules and limits that had errors of their own (indices into the spec).
   std::vector<std::size_t> rules_with_errors_;
   std::vector<std::size_t> rate_limits_with_errors_;
@@ -363,8 +387,12 @@ void Loader::read_document(const toml::table& root, FileState& file, Reader& rea
       TableReader table(reader, *auth, "[auth]");
       read_auth_settings(table);
     }
+    if (const auto* audit = document.subtable("audit")) {
+      TableReader table(reader, *audit, "[audit]");
+      read_audit(table, file);
+    }
   } else {
-    for (const std::string_view root_only : {"server", "policy"}) {
+    for (const std::string_view root_only : {"server", "policy", "audit"}) {
       if (document.has(root_only)) {
         reader.error(document.key_where(root_only), "root-only",
                      "[" + std::string(root_only) +
@@ -509,14 +537,44 @@ std::string Loader::resolve_path(const LocatedString& value, const FileState& fi
   return resolved;
 }
 
+void Loader::check_pem(const LocatedString& value, const std::string& resolved,
+                       std::string_view what, std::string_view label) {
+  if (!options_.check_files_exist || resolved.empty()) {
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(resolved, ec)) {
+    return;  // missing or not a file: resolve_path has said so
+  }
+  // Unreadable here (lint run by another user than serve) is not a finding: serve reports it.
+  const detail::FileRead read = detail::read_file(resolved);
+  if (!read.ok) {
+    return;
+  }
+  const std::string begin = "-----BEGIN ";
+  for (auto at = read.text.find(begin); at != std::string::npos;
+       at = read.text.find(begin, at + 1)) {
+    const auto end = read.text.find("-----", at + begin.size());
+    const auto line_end = read.text.find('\n', at);
+    if (end == std::string::npos || end > line_end) {
+      continue;
+    }
+    const std::string_view type(read.text.data() + at + begin.size(), end - at - begin.size());
+    if (type.size() >= label.size() && type.substr(type.size() - label.size()) == label) {
+      return;
+    }
+  }
+  diagnostics_.error(value.where, "invalid-value",
+                     std::string(what) + " " + quote(resolved) +
+                         " is not PEM: it has no '-----BEGIN " + std::string(label) +
+                         "-----' line");
+}
+
 void Loader::read_server(TableReader& server, FileState& file) {
   Reader& reader = server.reader();
   auto& out = config_.server;
   out.where = server.where();
-  server.check_keys({"listen", "path", "separator", "prefix", "allowed_hosts", "allowed_origins",
-                     "max_body_bytes", "max_sse_event_bytes", "max_line_bytes", "max_sessions",
-                     "session_idle_timeout", "request_timeout", "tls", "sse_path", "message_path",
-                     "max_requests_per_session", "stream_replay_events", "drain_timeout"});
+  server.check_keys(kServerKeys, {});
 
   if (const auto listen = server.string("listen")) {
     auto address = parse_listen(listen->value);
@@ -524,6 +582,7 @@ void Loader::read_server(TableReader& server, FileState& file) {
       out.listen = listen->value;
       out.host = address->host;
       out.port = address->port;
+      listen_where_ = listen->where;
     } else {
       reader.error(listen->where, "invalid-listen",
                    "invalid listen address " + quote(listen->value) + ": " + address.error());
@@ -599,19 +658,23 @@ void Loader::read_server(TableReader& server, FileState& file) {
       }
     }
   }
-  const auto positive = [&](std::string_view key,
+  const auto in_range = [&](std::string_view key, std::uint64_t min,
                             std::uint64_t max) -> std::optional<std::uint64_t> {
     const auto value = server.integer(key);
     if (!value) {
       return std::nullopt;
     }
-    if (*value <= 0 || static_cast<std::uint64_t>(*value) > max) {
+    if (*value < 0 || static_cast<std::uint64_t>(*value) < min ||
+        static_cast<std::uint64_t>(*value) > max) {
       reader.error(server.value_where(key), "invalid-value",
-                   quote(key) + ": must be between 1 and " + std::to_string(max) + ", found " +
-                       std::to_string(*value));
+                   quote(key) + ": must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + ", found " + std::to_string(*value));
       return std::nullopt;
     }
     return static_cast<std::uint64_t>(*value);
+  };
+  const auto positive = [&](std::string_view key, std::uint64_t max) {
+    return in_range(key, 1, max);
   };
   constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
   if (const auto value = positive("max_body_bytes", kMaxBytes)) {
@@ -631,6 +694,20 @@ void Loader::read_server(TableReader& server, FileState& file) {
   }
   if (const auto value = positive("stream_replay_events", 1u << 20)) {
     out.stream_replay_events = static_cast<std::uint32_t>(*value);
+  }
+  // Below 1 KiB not even a request line with a bearer token fits.
+  if (const auto value = in_range("max_header_bytes", 1u << 10, 1u << 24)) {
+    out.max_header_bytes = *value;
+  }
+  if (const auto value = positive("max_connections", 1u << 20)) {
+    out.max_connections = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto value =
+          in_range("max_sessions_per_principal", 0, std::numeric_limits<std::uint32_t>::max())) {
+    out.max_sessions_per_principal = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto value = positive("max_rate_limit_buckets", std::uint64_t{1} << 30)) {
+    out.max_rate_limit_buckets = *value;
   }
   const auto timeout = [&](std::string_view key) -> std::optional<std::chrono::milliseconds> {
     const auto ms = server.duration(key);
@@ -653,6 +730,18 @@ void Loader::read_server(TableReader& server, FileState& file) {
   if (const auto value = timeout("drain_timeout")) {
     out.drain_timeout = *value;
   }
+  if (const auto value = timeout("header_timeout")) {
+    out.header_timeout = *value;
+  }
+  if (const auto value = timeout("body_timeout")) {
+    out.body_timeout = *value;
+  }
+  if (const auto value = timeout("idle_timeout")) {
+    out.idle_timeout = *value;
+  }
+  if (const auto value = timeout("write_timeout")) {
+    out.write_timeout = *value;
+  }
   if (const auto* tls = server.subtable("tls")) {
     TableReader table(reader, *tls, "[server.tls]");
     read_tls(table, file);
@@ -664,12 +753,15 @@ void Loader::read_tls(TableReader& tls, FileState& file) {
   TlsListenerConfig out;
   if (const auto cert = tls.string("cert", true)) {
     out.cert_file = resolve_path(*cert, file, "TLS certificate file");
+    check_pem(*cert, out.cert_file, "TLS certificate file", "CERTIFICATE");
   }
   if (const auto key = tls.string("key", true)) {
     out.key_file = resolve_path(*key, file, "TLS private key file");
+    check_pem(*key, out.key_file, "TLS private key file", "PRIVATE KEY");
   }
   if (const auto client_ca = tls.string("client_ca")) {
     out.client_ca_file = resolve_path(*client_ca, file, "client CA file");
+    check_pem(*client_ca, out.client_ca_file, "client CA file", "CERTIFICATE");
   }
   if (const auto require = tls.boolean("require_client_cert")) {
     out.require_client_cert = *require;
@@ -697,8 +789,12 @@ void Loader::read_policy(TableReader& policy) {
 
 void Loader::read_auth_settings(TableReader& auth) {
   Reader& reader = auth.reader();
+  config_.auth.where = auth.where();
   if (const auto anonymous = auth.boolean("allow_anonymous")) {
     config_.auth.allow_anonymous = *anonymous;
+    if (*anonymous) {
+      allow_anonymous_where_ = auth.value_where("allow_anonymous");
+    }
   }
   if (const auto header = auth.string("api_key_header")) {
     if (is_valid_header_name(header->value)) {
@@ -708,13 +804,136 @@ void Loader::read_auth_settings(TableReader& auth) {
                    "'api_key_header': " + quote(header->value) + " is not a valid header name");
     }
   }
+  const auto required = read_scopes(auth, "required_scopes", config_.auth.required_scopes);
+  const auto supported = read_scopes(auth, "scopes_supported", config_.auth.scopes_supported);
+  if (!supported.empty()) {
+    // Clients request what the metadata advertises; a required scope missing there would make
+    // every token they obtain fail with insufficient_scope.
+    const auto& names = config_.auth.scopes_supported;
+    for (const auto& scope : required) {
+      if (std::find(names.begin(), names.end(), scope.value) == names.end()) {
+        reader.error(scope.where, "invalid-value",
+                     "'required_scopes': " + quote(scope.value) +
+                         " is not in 'scopes_supported', so clients would never request it");
+      }
+    }
+  }
+  if (const auto resource = auth.string("resource")) {
+    if (auto url = metadata_url(auth, *resource, "resource")) {
+      config_.auth.resource = std::move(*url);
+    }
+  }
+  if (const auto servers = auth.string_array("authorization_servers")) {
+    for (const auto& server : *servers) {
+      auto url = metadata_url(auth, server, "authorization_servers");
+      if (!url) {
+        continue;
+      }
+      auto& list = config_.auth.authorization_servers;
+      if (std::find(list.begin(), list.end(), *url) != list.end()) {
+        reader.error(server.where, "invalid-value",
+                     "'authorization_servers': " + quote(*url) + " is listed twice");
+      } else {
+        list.push_back(std::move(*url));
+      }
+    }
+  }
+}
+
+std::vector<LocatedString> Loader::read_scopes(TableReader& auth, std::string_view key,
+                                               std::vector<std::string>& out) {
+  std::vector<LocatedString> accepted;
+  const auto scopes = auth.string_array(key);
+  if (!scopes) {
+    return accepted;
+  }
+  for (const auto& scope : *scopes) {
+    if (!is_valid_scope_token(scope.value)) {
+      auth.reader().error(scope.where, "invalid-value",
+                          quote(key) + ": " + quote(scope.value) +
+                              " is not a scope: scopes are non-empty printable ASCII without "
+                              "spaces, quotes or backslashes");
+    } else if (std::find(out.begin(), out.end(), scope.value) != out.end()) {
+      auth.reader().error(scope.where, "invalid-value",
+                          quote(key) + ": " + quote(scope.value) + " is listed twice");
+    } else {
+      out.push_back(scope.value);
+      accepted.push_back(scope);
+    }
+  }
+  return accepted;
+}
+
+// An absolute https URL without query or fragment (RFC 9728 resource identifiers, RFC 8414
+// issuers); http only for a loopback host, for local development.
+std::optional<std::string> Loader::metadata_url(TableReader& table, const LocatedString& value,
+                                                std::string_view key) {
+  Reader& reader = table.reader();
+  const auto url = parse_http_url(value.value, false);
+  if (!url) {
+    reader.error(value.where, "invalid-url",
+                 quote(key) + ": invalid URL " + quote(value.value) + ": " + url.error());
+    return std::nullopt;
+  }
+  if (url->scheme == "http" && !is_loopback_host(url->host)) {
+    reader.error(value.where, "invalid-url",
+                 quote(key) + ": " + quote(value.value) +
+                     " must use https; http is allowed only for loopback hosts");
+    return std::nullopt;
+  }
+  if (url->target.find('?') != std::string::npos) {
+    reader.error(value.where, "invalid-url",
+                 quote(key) + ": " + quote(value.value) + " must not have a query");
+    return std::nullopt;
+  }
+  return value.value;
+}
+
+void Loader::read_audit(TableReader& audit, FileState& file) {
+  Reader& reader = audit.reader();
+  audit.check_keys({"sink", "include_allowed"});
+  auto& out = config_.audit;
+  out.enabled = true;
+  out.where = audit.where();
+  if (const auto sink = audit.string("sink")) {
+    if (contains(kAuditStreams, sink->value)) {
+      out.sink = sink->value;
+    } else if (sink->value.empty()) {
+      reader.error(sink->where, "invalid-value",
+                   "'sink' must be 'stderr', 'stdout' or the path of a file to append to");
+    } else {
+      // A file the gateway creates or appends to: its directory must exist, and it must not be
+      // a directory itself.
+      const auto resolved = join_path(file.dir, fs::path(sink->value));
+      out.sink = resolved.string();
+      if (options_.check_files_exist) {
+        const auto directory =
+            resolved.parent_path().empty() ? fs::path(".") : resolved.parent_path();
+        std::error_code ec;
+        if (!fs::is_directory(directory, ec)) {
+          reader.error(sink->where, "missing-file",
+                       "directory " + quote(directory.string()) + " of the audit sink " +
+                           quote(out.sink) + " does not exist");
+        } else if (fs::is_directory(resolved, ec)) {
+          reader.error(sink->where, "missing-file",
+                       "audit sink " + quote(out.sink) + " is a directory");
+        }
+      }
+    }
+  }
+  if (const auto include_allowed = audit.boolean("include_allowed")) {
+    out.include_allowed = *include_allowed;
+  }
 }
 
 void Loader::read_auth_sources(TableReader& auth, FileState& file) {
   Reader& reader = auth.reader();
-  auth.check_keys({"allow_anonymous", "api_key_header", "jwt", "api_key"});
+  auth.check_keys({"allow_anonymous", "api_key_header", "jwt", "api_key", "required_scopes",
+                   "resource", "authorization_servers", "scopes_supported"});
   if (!file.is_root) {
-    for (const std::string_view root_only : {"allow_anonymous", "api_key_header"}) {
+    for (const std::string_view root_only :
+         {"allow_anonymous", "api_key_header", "required_scopes", "resource",
+          "authorization_servers", "scopes_supported"}) {
       if (auth.has(root_only)) {
         reader.error(
             auth.key_where(root_only), "root-only",
@@ -734,8 +953,8 @@ void Loader::read_auth_sources(TableReader& auth, FileState& file) {
 
 void Loader::read_jwt(TableReader& jwt, FileState& file) {
   Reader& reader = jwt.reader();
-  jwt.check_keys(
-      {"issuer", "audiences", "jwks_file", "jwks_url", "algorithms", "hs256_secret", "leeway"});
+  jwt.check_keys({"issuer", "audiences", "jwks_file", "jwks_url", "algorithms", "hs256_secret",
+                  "leeway", "jwks_refresh", "jwks_min_refresh", "jwks_ca_file"});
   JwtSourceConfig out;
   out.where = jwt.where();
   if (const auto issuer = jwt.string("issuer", true)) {
@@ -781,6 +1000,12 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
         }
         reader.error(algorithm.where, "invalid-value", std::move(message));
         continue;
+      }
+      if (algorithm.value == "HS256" && !hs256) {
+        reader.warning(algorithm.where, "hs256",
+                       "'HS256' verifies tokens with a shared secret: whoever holds "
+                       "'hs256_secret' can mint tokens for any subject; prefer an asymmetric "
+                       "algorithm with a JWKS");
       }
       hs256 = hs256 || algorithm.value == "HS256";
       asymmetric = asymmetric || algorithm.value != "HS256";
@@ -829,6 +1054,40 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     } else {
       out.leeway = std::chrono::seconds(*leeway / 1000);
     }
+  }
+  // Keys about fetching the key set apply to jwks_url only.
+  const auto needs_url = [&](std::string_view key, std::string_view why) {
+    if (jwt.has(key) && !jwt.has("jwks_url")) {
+      reader.error(jwt.key_where(key), "missing-key",
+                   quote(key) + " needs 'jwks_url': " + std::string(why));
+    }
+  };
+  needs_url("jwks_refresh", "only key sets fetched over HTTPS are refreshed");
+  needs_url("jwks_min_refresh", "only key sets fetched over HTTPS are refreshed");
+  needs_url("jwks_ca_file", "it verifies the certificate of the key server");
+  const auto positive_duration = [&](std::string_view key, std::chrono::milliseconds& target) {
+    if (const auto value = jwt.duration(key)) {
+      if (*value <= 0) {
+        reader.error(jwt.value_where(key), "invalid-duration",
+                     quote(key) + ": must be greater than zero");
+      } else {
+        target = std::chrono::milliseconds(*value);
+      }
+    }
+  };
+  positive_duration("jwks_refresh", out.jwks_refresh);
+  positive_duration("jwks_min_refresh", out.jwks_min_refresh);
+  if (out.jwks_min_refresh > out.jwks_refresh) {
+    if (jwt.has("jwks_min_refresh")) {
+      reader.error(jwt.value_where("jwks_min_refresh"), "invalid-duration",
+                   "'jwks_min_refresh' must not exceed 'jwks_refresh'");
+    } else {
+      out.jwks_min_refresh = out.jwks_refresh;  // the default follows a shorter refresh
+    }
+  }
+  if (const auto ca_file = jwt.string("jwks_ca_file")) {
+    out.jwks_ca_file = resolve_path(*ca_file, file, "JWKS CA file");
+    check_pem(*ca_file, out.jwks_ca_file, "JWKS CA file", "CERTIFICATE");
   }
   config_.auth.jwt.push_back(std::move(out));
 }
@@ -1024,6 +1283,15 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
         out.forward_headers.push_back(header.value);
       }
     }
+    if (!out.forward_headers.empty()) {
+      std::string names;
+      for (const auto& name : out.forward_headers) {
+        names += (names.empty() ? "" : ", ") + quote(name);
+      }
+      reader.warning(backend.value_where("forward_headers"), "forwarded-headers",
+                     label + " receives the client headers " + names +
+                         "; clients choose their values, so the backend must not trust them");
+    }
   }
   if (const auto verify = backend.boolean("tls_verify")) {
     out.tls_verify = *verify;
@@ -1035,6 +1303,7 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   }
   if (const auto ca_file = backend.string("ca_file")) {
     out.ca_file = resolve_path(*ca_file, file, "CA file");
+    check_pem(*ca_file, out.ca_file, "CA file", "CERTIFICATE");
   }
   const auto positive_duration = [&](std::string_view key, std::chrono::milliseconds& target) {
     if (const auto value = backend.duration(key)) {
@@ -1306,6 +1575,25 @@ void Loader::check_prefixed_names() {
   }
 }
 
+// Settings that are valid but weaken what the gateway protects; warnings, so lint --strict
+// can refuse them.
+void Loader::check_risky_settings() {
+  if (allow_anonymous_where_ && config_.policy_spec.default_effect == policy::Effect::allow) {
+    diagnostics_.warning(*allow_anonymous_where_, "anonymous-allow",
+                         "'allow_anonymous = true' with [policy] default 'allow': callers "
+                         "without credentials may use everything that no rule denies");
+  }
+  const auto& server = config_.server;
+  const bool takes_credentials = !config_.auth.jwt.empty() || !config_.auth.api_keys.empty();
+  if (listen_where_ && takes_credentials && !server.tls && !is_loopback_host(server.host)) {
+    diagnostics_.warning(*listen_where_, "plaintext-listener",
+                         "[server] listens on " + quote(server.listen) +
+                             " without [server.tls] while [auth] accepts credentials: tokens "
+                             "and API keys would cross the network in clear text; add "
+                             "[server.tls] or listen on a loopback address");
+  }
+}
+
 void Loader::finish() {
   if (config_.server.host.empty()) {
     if (auto address = parse_listen(config_.server.listen)) {  // no [server] listen: the default
@@ -1315,6 +1603,7 @@ void Loader::finish() {
   }
   config_.is_fragment = !root_has_server_ && config_.backends.empty();
   check_prefixed_names();
+  check_risky_settings();
 
   policy::CompileContext context;
   context.backends_known = !config_.is_fragment;
@@ -1324,6 +1613,10 @@ void Loader::finish() {
   remove_indices(config_.policy_spec.rules, rules_with_errors_);
   remove_indices(config_.policy_spec.rate_limits, rate_limits_with_errors_);
   config_.policy = policy::compile(config_.policy_spec, context, diagnostics_);
+  if (config_.policy) {
+    config_.rate_limits =
+        policy::compile_rate_limits(config_.policy_spec.rate_limits, diagnostics_);
+  }
 
   sort_by_position();
   if (!diagnostics_.has_errors()) {

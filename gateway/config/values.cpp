@@ -281,6 +281,31 @@ mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool h
   return Result(std::move(url));
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (lower(host) == "localhost") {
+    return true;
+  }
+  if (is_ipv4_literal(host)) {
+    return host.substr(0, host.find('.')) == "127";
+  }
+  if (is_ipv6_literal(host)) {
+    std::string copy(host);
+    in6_addr address{};
+    inet_pton(AF_INET6, copy.c_str(), &address);
+    in6_addr loopback = IN6ADDR_LOOPBACK_INIT;
+    return std::equal(std::begin(address.s6_addr), std::end(address.s6_addr),
+                      std::begin(loopback.s6_addr));
+  }
+  return false;
+}
+
+bool is_valid_scope_token(std::string_view scope) {
+  return !scope.empty() && std::all_of(scope.begin(), scope.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x21 && byte <= 0x7e && c != '"' && c != '\\';
+  });
+}
+
 bool is_valid_origin(std::string_view text) {
   if (text == "*") {
     return true;

@@ -33,6 +33,13 @@ struct HttpUrl {
 // Absolute http:// or https:// URL with a host; no user info, no fragment.
 mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool https_only);
 
+// A host that only this machine can reach: "localhost", 127.0.0.0/8 or ::1 (as parse_listen
+// and parse_http_url return hosts, without brackets).
+bool is_loopback_host(std::string_view host);
+
+// An OAuth scope (RFC 6749 scope-token): non-empty printable ASCII without spaces, '"' or '\'.
+bool is_valid_scope_token(std::string_view scope);
+
 // A browser origin such as "https://app.example.com" or "http://localhost:3000" (or "*").
 bool is_valid_origin(std::string_view text);
 

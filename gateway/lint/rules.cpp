@@ -42,6 +42,12 @@ const std::vector<RuleInfo>& known_rules() {
         {"insecure-tls", "TLS certificate verification is disabled"},
         {"duplicate-issuer", "Two JWT sources have the same issuer"},
         {"weak-secret", "An HS256 secret is too short"},
+        {"hs256", "HS256 is accepted: anyone holding the shared secret can mint tokens"},
+        {"anonymous-allow",
+         "Anonymous access with a default allow: callers without credentials reach everything"},
+        {"forwarded-headers", "A backend receives client headers whose values clients choose"},
+        {"plaintext-listener",
+         "Credentials are accepted on a non-loopback listener without TLS (clear text)"},
         {"duplicate-api-key", "Two API keys have the same name or the same hash"},
         {"invalid-api-key-hash", "An API key hash is not a SHA-256 hex digest"},
         // Policy.

@@ -227,7 +227,7 @@ TEST_F(ConfigLoader, ServerValueChecks) {
 }
 
 TEST_F(ConfigLoader, TlsListenerFilesAndVersion) {
-  dir_.write("cert.pem", "x");
+  dir_.write("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   const auto result = load(
       "[server.tls]\n"
       "cert = \"cert.pem\"\n"
@@ -583,7 +583,9 @@ TEST_F(ConfigLoader, Hs256WithSecret) {
       "hs256_secret = \"${JWT_SECRET}\"\n",
       test_options({{"JWT_SECRET", std::string(40, 's')}}));
   ASSERT_TRUE(result.config) << dump(result.diagnostics);
-  EXPECT_TRUE(result.diagnostics.items().empty()) << dump(result.diagnostics);
+  // HS256 itself is always worth a warning (anyone with the secret can mint tokens).
+  EXPECT_TRUE(HasOnly(result.diagnostics, "hs256", path_, 4, 15, Severity::warning));
+  EXPECT_EQ(result.diagnostics.items().size(), 1u) << dump(result.diagnostics);
   EXPECT_EQ(result.config->auth.jwt[0].hs256_secret, std::string(40, 's'));
   const auto weak = load(
       "[[auth.jwt]]\n"
@@ -946,11 +948,12 @@ TEST_F(ConfigLoader, ServerMakesItAFullConfigWithBackendChecks) {
 // --- Round trip --------------------------------------------------------------------------------
 
 TEST_F(ConfigLoader, FullConfigRoundTrip) {
-  dir_.write("certs/server.pem", "x");
-  dir_.write("certs/server.key", "x");
-  dir_.write("certs/clients.pem", "x");
+  const std::string certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  dir_.write("certs/server.pem", certificate);
+  dir_.write("certs/server.key", "-----BEGIN PRIVATE KEY-----\nMC4C\n-----END PRIVATE KEY-----\n");
+  dir_.write("certs/clients.pem", certificate);
   dir_.write("jwks.json", "{}");
-  dir_.write("ca.pem", "x");
+  dir_.write("ca.pem", certificate);
   std::filesystem::create_directories(dir_.path() / "work");
   const auto result = load(R"(include = []
 
@@ -1040,7 +1043,10 @@ subjects = ["bob"]
 )",
                            test_options({{"LOCAL_TOKEN", "t0k"}}, true));
   ASSERT_TRUE(result.config) << dump(result.diagnostics);
-  EXPECT_TRUE(result.diagnostics.items().empty()) << dump(result.diagnostics);
+  // Only the warnings about the risky settings this example uses on purpose.
+  EXPECT_EQ(result.diagnostics.items().size(), 2u) << dump(result.diagnostics);
+  EXPECT_TRUE(HasOnly(result.diagnostics, "anonymous-allow", path_, 28, 19, Severity::warning));
+  EXPECT_TRUE(HasOnly(result.diagnostics, "forwarded-headers", path_, 54, 19, Severity::warning));
   const Config& config = *result.config;
   EXPECT_FALSE(config.is_fragment);
   EXPECT_EQ(config.files, std::vector<std::string>{path_});
