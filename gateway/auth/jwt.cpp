@@ -152,6 +152,12 @@ mcp::Unexpected<JwtError> fail(JwtError::Kind kind, std::string message) {
   return mcp::unexpected(JwtError{kind, std::move(message)});
 }
 
+// The kind of JSON problem only: the parser's message quotes the text it read, which would put
+// token content into logs.
+std::string json_problem(const mcp::DecodeError& error) {
+  return std::string(mcp::to_string(error.kind));
+}
+
 mcp::DecodeOptions json_options() {
   mcp::DecodeOptions options;
   options.max_depth = 32;  // claims may nest (realm_access.roles), but not deeply
@@ -356,6 +362,11 @@ JwkResult read_jwk(const nlohmann::json& object) {
   if (type == object.end() || !type->is_string()) {
     return mcp::unexpected(std::string("'kty' is missing or not a string"));
   }
+  const auto& key_type = type->get_ref<const std::string&>();
+  if (key_type != "RSA" && key_type != "EC" && key_type != "OKP") {
+    // "oct" included: symmetric keys never come from a key set.
+    return mcp::unexpected("unsupported 'kty' " + printable(key_type));
+  }
   if (const auto use = object.find("use"); use != object.end()) {
     if (!use->is_string() || use->get_ref<const std::string&>() != "sig") {
       return mcp::unexpected(std::string("'use' is not \"sig\""));
@@ -383,17 +394,9 @@ JwkResult read_jwk(const nlohmann::json& object) {
                              printable(algorithm->get_ref<const std::string&>()));
     }
   }
-  const auto& key_type = type->get_ref<const std::string&>();
-  JwkResult result = mcp::unexpected(std::string());
-  if (key_type == "RSA") {
-    result = rsa_key(object, std::move(jwk));
-  } else if (key_type == "EC") {
-    result = ec_key(object, std::move(jwk));
-  } else if (key_type == "OKP") {
-    result = okp_key(object, std::move(jwk));
-  } else {
-    return mcp::unexpected("unsupported 'kty' " + printable(key_type));
-  }
+  JwkResult result = key_type == "RSA"  ? rsa_key(object, std::move(jwk))
+                     : key_type == "EC" ? ec_key(object, std::move(jwk))
+                                        : okp_key(object, std::move(jwk));
   if (result && result->algorithm && family_of(*result->algorithm) != result->family) {
     return mcp::unexpected(std::string("'alg' ") + to_string(*result->algorithm) +
                            " does not fit the key type");
@@ -774,13 +777,13 @@ mcp::Expected<UnverifiedJwt, JwtError> parse_jwt(std::string_view token) {
   if (!header || !header->is_object()) {
     return fail(JwtError::Kind::malformed,
                 header ? std::string("the header is not a JSON object")
-                       : "the header is not valid JSON: " + header.error().message);
+                       : "the header is not valid JSON (" + json_problem(header.error()) + ")");
   }
   auto payload = mcp::parse_json(*payload_text, json_options());
   if (!payload || !payload->is_object()) {
     return fail(JwtError::Kind::malformed,
                 payload ? std::string("the payload is not a JSON object")
-                        : "the payload is not valid JSON: " + payload.error().message);
+                        : "the payload is not valid JSON (" + json_problem(payload.error()) + ")");
   }
   UnverifiedJwt out;
   const auto algorithm = header->find("alg");
