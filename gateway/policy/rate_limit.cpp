@@ -32,7 +32,9 @@ constexpr std::size_t kFullBucketScan = 8;
 // Percent-escapes '%' and the separator so that no part can contain a separator: keys of
 // different callers can never collide, whatever their subjects, tool names or limit ids hold.
 void append_key_part(std::string& key, std::string_view part) {
-  if (part.find_first_of("%\x1f") == std::string_view::npos) {
+  // Two memchr scans: plain parts (nearly all) are appended in one piece.
+  if (part.find('%') == std::string_view::npos &&
+      part.find(kKeySeparator) == std::string_view::npos) {
     key.append(part);
     return;
   }
@@ -175,23 +177,21 @@ class MemoryBucketStore final : public BucketStore {
  private:
   void insert_drained_by_one(const BucketRequest& request, RateClock::time_point now) {
     const Shape shape(request);
-    if (const auto existing = buckets_.find(request.key); existing != buckets_.end()) {
+    if (buckets_.size() >= max_buckets_)
+      make_room(now);
+    const auto [it, inserted] = buckets_.try_emplace(request.key, shape);
+    Bucket& bucket = it->second;
+    if (inserted) {
+      bucket.key = &it->first;
+      bucket.updated = now;
+      link_newest(bucket);
+    } else {
       // The same key twice in one call (RateLimits never does that): one more token.
-      Bucket& bucket = existing->second;
       bucket.reshape(shape);
       bucket.refill_to(now);
       touch(bucket);
-      bucket.debt = std::min(bucket.debt + shape.window_ns, shape.full_debt());
-      return;
     }
-    if (buckets_.size() >= max_buckets_)
-      make_room(now);
-    const auto it = buckets_.try_emplace(request.key, shape).first;
-    Bucket& bucket = it->second;
-    bucket.key = &it->first;
-    bucket.updated = now;
-    bucket.debt = shape.window_ns;
-    link_newest(bucket);
+    bucket.debt = std::min(bucket.debt + shape.window_ns, shape.full_debt());
   }
 
   // A full bucket is dropped for free; otherwise the least recently used one is evicted.
@@ -262,6 +262,37 @@ struct CompiledLimit {
   std::string key_prefix;  // the escaped id and a separator
 };
 
+// Per-thread buffers of check(): keys are built in strings whose memory is reused, so a check
+// allocates nothing once warm (check() is const and may run on several threads).
+struct CheckScratch {
+  static constexpr std::size_t kLargestKeptKey = 4096;
+
+  std::vector<BucketRequest> requests;
+  std::vector<const CompiledLimit*> owners;
+  std::vector<std::string> spare_keys;
+
+  void reset() {
+    for (BucketRequest& request : requests) {
+      if (request.key.capacity() <= kLargestKeptKey)
+        spare_keys.push_back(std::move(request.key));
+    }
+    requests.clear();
+    owners.clear();
+  }
+  void reuse_key(std::string& key) {
+    if (spare_keys.empty())
+      return;
+    key = std::move(spare_keys.back());
+    spare_keys.pop_back();
+    key.clear();
+  }
+};
+
+CheckScratch& check_scratch() {
+  thread_local CheckScratch scratch;
+  return scratch;
+}
+
 bool is_undecided_method(std::string_view method) {
   return method == "initialize" || method == "ping" || method.starts_with("notifications/");
 }
@@ -276,13 +307,16 @@ class CompiledRateLimits final : public RateLimits {
     RateVerdict verdict;
     if (limits_.empty() || is_undecided_method(target.method))
       return verdict;
-    std::vector<BucketRequest> requests;
-    std::vector<const CompiledLimit*> owners;
+    CheckScratch& scratch = check_scratch();
+    scratch.reset();
+    std::vector<BucketRequest>& requests = scratch.requests;
+    std::vector<const CompiledLimit*>& owners = scratch.owners;
     for (const CompiledLimit& limit : limits_) {
       if (!applies(limit, principal, target))
         continue;
-      BucketRequest request;
-      request.key = limit.key_prefix;
+      BucketRequest& request = requests.emplace_back();
+      scratch.reuse_key(request.key);
+      request.key.append(limit.key_prefix);
       switch (limit.scope) {
         case RateLimitScope::principal:
           append_key_part(request.key, principal_key);
@@ -301,7 +335,6 @@ class CompiledRateLimits final : public RateLimits {
       request.capacity = limit.capacity;
       request.refill_per_window = limit.refill;
       request.window = limit.window;
-      requests.push_back(std::move(request));
       owners.push_back(&limit);
     }
     if (requests.empty())

@@ -445,6 +445,17 @@ TEST_F(RateLimitsTest, KeyPartsCannotBeForgedWithSeparatorsOrEscapes) {
   EXPECT_TRUE(allowed(*limits, first, call("gh", "a%251Fb")));
 }
 
+TEST_F(RateLimitsTest, LongNamesAreKeysLikeAnyOther) {
+  auto limits = must_compile({limit("tool", RateLimitScope::principal_tool, 1, 60000)});
+  const std::string long_name(100000, 'n');
+  const std::string other_long_name = long_name + "2";
+  EXPECT_TRUE(allowed(*limits, user("alice"), call("gh", long_name)));
+  EXPECT_TRUE(allowed(*limits, user("alice"), call("gh", other_long_name)));
+  EXPECT_FALSE(allowed(*limits, user("alice"), call("gh", long_name)));
+  EXPECT_TRUE(allowed(*limits, user("alice"), call("gh", "short")));
+  EXPECT_FALSE(allowed(*limits, user("alice"), call("gh", other_long_name)));
+}
+
 TEST_F(RateLimitsTest, NoApplicableLimitTouchesNoBucket) {
   auto limits = must_compile({limit("tool", RateLimitScope::principal_tool, 1, 60000)});
   EXPECT_TRUE(allowed(*limits, user("alice"), RateTarget{"tools/list", "", ""}));
