@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -363,6 +364,69 @@ std::optional<std::string> query_parameter(std::string_view target, std::string_
     return value;
   }
   return std::nullopt;
+}
+
+namespace {
+
+// Percent-decoding for the token check: a malformed escape stays as it is (the check looks for
+// names and shapes, it does not need exact values).
+std::string loose_percent_decode(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size()) {
+      unsigned byte = 0;
+      const auto [end, error] = std::from_chars(raw.data() + i + 1, raw.data() + i + 3, byte, 16);
+      if (error == std::errc{} && end == raw.data() + i + 3) {
+        out.push_back(static_cast<char>(byte));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(raw[i] == '+' ? ' ' : raw[i]);
+  }
+  return out;
+}
+
+bool looks_like_jwt(std::string_view value) {
+  if (value.size() < 5 || value.substr(0, 3) != "eyJ") {
+    return false;
+  }
+  std::size_t dots = 0;
+  for (const char c : value) {
+    if (c == '.') {
+      ++dots;
+    } else if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '=') {
+      return false;
+    }
+  }
+  return dots == 2;
+}
+
+}  // namespace
+
+bool query_has_token(std::string_view target) {
+  const auto question = target.find('?');
+  if (question == std::string_view::npos) {
+    return false;
+  }
+  auto query = target.substr(question + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const auto separator = query.find_first_of("&;");
+    const auto pair = query.substr(0, separator);
+    query = separator == std::string_view::npos ? std::string_view{} : query.substr(separator + 1);
+    const auto equals = pair.find('=');
+    const auto name = to_lower(loose_percent_decode(pair.substr(0, equals)));
+    if (name == "access_token" || name == "token" || name == "id_token" || name == "api_key") {
+      return true;
+    }
+    if (equals != std::string_view::npos &&
+        looks_like_jwt(loose_percent_decode(pair.substr(equals + 1)))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string accepted_versions_text() {

@@ -89,6 +89,12 @@ std::string_view target_path(std::string_view target);
 // malformed.
 std::optional<std::string> query_parameter(std::string_view target, std::string_view name);
 
+// Whether the target's query string carries something that looks like a credential: a
+// parameter named access_token, token, id_token or api_key (any case, percent-decoded), or any
+// value shaped like a JWT ("eyJ..." with two dots). Such requests are refused: a token in a URL
+// has already leaked into logs and proxies.
+bool query_has_token(std::string_view target);
+
 // "2024-11-05, 2025-03-26, ...": the protocol versions the HTTP front ends accept in
 // MCP-Protocol-Version (every legacy-era version of mcp/catalogue.hpp).
 std::string accepted_versions_text();

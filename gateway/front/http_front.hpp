@@ -38,7 +38,7 @@ struct HttpFrontOptions {
   // Origin values accepted when an Origin header is present; empty: loopback origins only.
   std::vector<std::string> allowed_origins;
   std::uint64_t max_body_bytes = 4u << 20;
-  std::uint64_t max_header_bytes = 64u << 10;
+  std::uint64_t max_header_bytes = 64u << 10;  // request line + headers: 431 beyond
   std::uint32_t max_sessions = 10000;
   std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
   std::uint32_t max_requests_per_session = 64;
@@ -48,11 +48,8 @@ struct HttpFrontOptions {
   std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams (0: none)
   // Client headers (lower-case) passed to Session::handle_request in RequestContext.
   std::vector<std::string> forward_headers;
-  // Connections open at once; more are refused with 503 and closed.
+  // Connections open at once; more are refused (503 over HTTP, closed under TLS).
   std::uint32_t max_connections = 4096;
-  // A request's head and body must arrive within this (slowloris); also how long an idle
-  // keep-alive connection waits for its next request.
-  std::chrono::milliseconds read_timeout{30000};
   // One write to a client (a response, an SSE batch) must finish within this.
   std::chrono::milliseconds write_timeout{30000};
 

@@ -97,6 +97,13 @@ class ResponseStreamImpl final : public server::ResponseStream {
       target_->on_disconnect();
     }
   }
+  void refuse(mcp::Message response, const Refusal& refusal) override {
+    if (done_) {
+      return;
+    }
+    complete();
+    target_->on_refuse(std::move(response), refusal);
+  }
   // The session ended first: the client gets an error instead of the response.
   void terminate() {
     if (done_) {
@@ -236,6 +243,16 @@ void Exchange::on_disconnect() {
   }
 }
 
+void Exchange::on_refuse(mcp::Message response, const server::ResponseStream::Refusal& refusal) {
+  // Only a lone request still answered as JSON can carry its own status; in a batch or on a
+  // stream the error response is all the client gets.
+  if (!batch_ && state_ == State::waiting && refusal.http_status >= 400 &&
+      refusal.http_status <= 599) {
+    refusal_ = refusal;
+  }
+  on_finish(std::move(response));
+}
+
 void Exchange::request_done() {
   if (outstanding_ == 0 || --outstanding_ != 0) {
     return;
@@ -257,11 +274,14 @@ void Exchange::wake() {
 // ---------------------------------------------------------------------------------------------
 // HttpSession
 
-HttpSession::HttpSession(SessionTable& table, std::string id, Kind kind, std::string remote)
+HttpSession::HttpSession(SessionTable& table, std::string id, Kind kind, std::string remote,
+                         std::string principal_key, bool bounded)
     : table_(table),
       id_(std::move(id)),
       kind_(kind),
       remote_(std::move(remote)),
+      principal_key_(std::move(principal_key)),
+      bounded_(bounded),
       last_activity_(table.loop_.now()) {}
 
 HttpSession::~HttpSession() = default;
@@ -372,7 +392,8 @@ StreamOptions SessionTable::stream_options(bool resumable) const {
   return out;
 }
 
-SessionTable::Created SessionTable::create(HttpSession::Kind kind, const std::string& remote) {
+SessionTable::Created SessionTable::create(HttpSession::Kind kind, const std::string& remote,
+                                           const server::RequestContext& context) {
   Created out;
   if (sessions_.size() >= options_.max_sessions) {
     spdlog::warn("http front: session limit reached ({} sessions); refusing a new session from {}",
@@ -382,25 +403,48 @@ SessionTable::Created SessionTable::create(HttpSession::Kind kind, const std::st
         "too many sessions (limit " + std::to_string(options_.max_sessions) + "); try again later");
     return out;
   }
+  // Anonymous callers share one key; they are bounded by max_sessions alone, so that an open
+  // gateway keeps serving many anonymous clients.
+  const bool bounded = context.principal != nullptr && context.principal->authenticated &&
+                       options_.max_sessions_per_principal > 0;
+  if (bounded) {
+    const auto it = sessions_per_principal_.find(context.principal_key);
+    if (it != sessions_per_principal_.end() && it->second >= options_.max_sessions_per_principal) {
+      spdlog::info(
+          "http front: per-principal session limit reached ({} sessions); refusing a new session "
+          "from {}",
+          options_.max_sessions_per_principal, remote);
+      out.error = error_answer(429, kServerLimitError,
+                               "too many sessions for this principal (limit " +
+                                   std::to_string(options_.max_sessions_per_principal) +
+                                   "); end one with DELETE or let one expire, then try again");
+      return out;
+    }
+  }
   auto id = new_session_id();
   if (!id || sessions_.count(*id) != 0) {
     spdlog::error("http front: could not generate a session id (CSPRNG failure)");
     out.error = error_answer(500, mcp::error_code::internal_error, "could not create a session");
     return out;
   }
-  auto session = std::make_shared<HttpSession>(*this, *id, kind, remote);
+  auto session =
+      std::make_shared<HttpSession>(*this, *id, kind, remote, context.principal_key, bounded);
   sessions_.emplace(*id, session);
   auto channel = std::make_shared<ClientChannelImpl>(session);
   server::SessionOpening opening;
   opening.transport = kind == HttpSession::Kind::sse ? "sse" : "streamable_http";
   opening.session_id = *id;
   opening.remote = remote;
+  opening.principal_key = context.principal_key;
   auto logic = service_.open_session(std::move(channel), opening);
   if (!logic) {
     sessions_.erase(*id);
     session->state_ = HttpSession::State::closed;
     out.error = error_answer(503, kServerLimitError, "the server refused a new session");
     return out;
+  }
+  if (bounded) {
+    ++sessions_per_principal_[context.principal_key];
   }
   session->logic_ = std::move(logic);
   session->arm_idle_timer(options_.session_idle_timeout);
@@ -409,13 +453,20 @@ SessionTable::Created SessionTable::create(HttpSession::Kind kind, const std::st
 }
 
 std::shared_ptr<HttpSession> SessionTable::find(const std::optional<std::string>& id,
-                                                HttpSession::Kind kind) {
+                                                HttpSession::Kind kind,
+                                                const std::string& principal_key) {
   if (!id || id->size() > kMaxSessionIdLength) {
     return nullptr;
   }
   const auto it = sessions_.find(*id);
   if (it == sessions_.end() || it->second->kind() != kind ||
       it->second->state() != HttpSession::State::established) {
+    return nullptr;
+  }
+  if (it->second->principal_key() != principal_key) {
+    // Answered exactly like an unknown id: the id alone must not grant access.
+    spdlog::warn("http front: session {} presented by a principal that does not own it",
+                 session_label(*it->second));
     return nullptr;
   }
   return it->second;
@@ -464,7 +515,8 @@ PostOutcome SessionTable::post(IncomingRequest request) {
       [](const auto& item) { return item && item->is_request() && item->method == "initialize"; });
 
   if (request.session_id) {
-    auto session = find(request.session_id, HttpSession::Kind::streamable_http);
+    auto session =
+        find(request.session_id, HttpSession::Kind::streamable_http, request.context.principal_key);
     if (!session) {
       out.answer = error_answer(404, kSessionNotFound, "Session not found");
       return out;
@@ -500,7 +552,7 @@ PostOutcome SessionTable::post(IncomingRequest request) {
                               "Bad Request: initialize must not be part of a JSON-RPC batch");
     return out;
   }
-  auto created = create(HttpSession::Kind::streamable_http, request.remote);
+  auto created = create(HttpSession::Kind::streamable_http, request.remote, request.context);
   if (!created.session) {
     out.answer = std::move(created.error);
     return out;
@@ -612,7 +664,8 @@ StreamOutcome SessionTable::get(IncomingRequest request) {
                               "Bad Request: Mcp-Session-Id header is required");
     return out;
   }
-  auto session = find(request.session_id, HttpSession::Kind::streamable_http);
+  auto session =
+      find(request.session_id, HttpSession::Kind::streamable_http, request.context.principal_key);
   if (!session) {
     out.answer = error_answer(404, kSessionNotFound, "Session not found");
     return out;
@@ -682,7 +735,8 @@ HttpAnswer SessionTable::remove(const IncomingRequest& request) {
     return error_answer(400, mcp::error_code::invalid_request,
                         "Bad Request: Mcp-Session-Id header is required");
   }
-  auto session = find(request.session_id, HttpSession::Kind::streamable_http);
+  auto session =
+      find(request.session_id, HttpSession::Kind::streamable_http, request.context.principal_key);
   if (!session) {
     return error_answer(404, kSessionNotFound, "Session not found");
   }
@@ -696,9 +750,10 @@ HttpAnswer SessionTable::remove(const IncomingRequest& request) {
 }
 
 StreamOutcome SessionTable::open_legacy(const std::string& remote,
+                                        const server::RequestContext& context,
                                         std::shared_ptr<StreamSink> sink) {
   StreamOutcome out;
-  auto created = create(HttpSession::Kind::sse, remote);
+  auto created = create(HttpSession::Kind::sse, remote, context);
   if (!created.session) {
     out.answer = std::move(created.error);
     return out;
@@ -717,7 +772,7 @@ StreamOutcome SessionTable::open_legacy(const std::string& remote,
 
 HttpAnswer SessionTable::legacy_post(const std::string& session_id, std::string_view body,
                                      server::RequestContext context) {
-  auto session = find(session_id, HttpSession::Kind::sse);
+  auto session = find(session_id, HttpSession::Kind::sse, context.principal_key);
   if (!session) {
     return error_answer(404, kSessionNotFound, "Session not found");
   }
@@ -788,6 +843,12 @@ void SessionTable::close(HttpSession& session, std::string_view reason) {
   const bool was_established = session.state_ == HttpSession::State::established;
   session.state_ = HttpSession::State::closed;
   sessions_.erase(session.id_);
+  if (session.bounded_) {
+    const auto it = sessions_per_principal_.find(session.principal_key_);
+    if (it != sessions_per_principal_.end() && --it->second == 0) {
+      sessions_per_principal_.erase(it);
+    }
+  }
   session.idle_timer_.reset();
   if (was_established) {
     spdlog::info("http front: session {} closed: {}", session_label(session), reason);

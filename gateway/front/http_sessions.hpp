@@ -28,6 +28,9 @@ namespace mcpgw::front::http {
 // JSON-RPC error codes of transport errors (implementation-defined range).
 inline constexpr std::int64_t kServerLimitError = -32000;  // 429/503 and ended sessions
 inline constexpr std::int64_t kSessionNotFound = -32001;   // 404, as the reference SDKs do
+// Authentication refusals (the HTTP status says the same; WWW-Authenticate says why).
+inline constexpr std::int64_t kUnauthorizedError = -32010;  // 401
+inline constexpr std::int64_t kForbiddenError = -32011;     // 403 (insufficient_scope)
 
 // A complete HTTP answer the connection writes as it is.
 struct HttpAnswer {
@@ -52,6 +55,11 @@ class ResponseTarget {
   virtual void on_finish(mcp::Message response) = 0;
   virtual void on_abandon() = 0;
   virtual void on_disconnect() = 0;
+  // ResponseStream::refuse: the target may answer with the refusal's HTTP status.
+  virtual void on_refuse(mcp::Message response, const server::ResponseStream::Refusal& refusal) {
+    (void)refusal;
+    on_finish(std::move(response));
+  }
 };
 
 // The answer to one Streamable HTTP POST that carried requests. It stays undecided while no
@@ -76,6 +84,9 @@ class Exchange final : public ResponseTarget, public std::enable_shared_from_thi
   // The connection stops waiting (answered, or gone).
   void release_sink() { sink_.reset(); }
   std::shared_ptr<HttpSession> session() const { return session_.lock(); }
+  // A refusal (ResponseStream::refuse) of a single request answered as JSON: its HTTP status
+  // and Retry-After replace 200. Empty otherwise.
+  const std::optional<server::ResponseStream::Refusal>& refusal() const { return refusal_; }
 
   // Used while dispatching a POST.
   void add_request() { ++outstanding_; }
@@ -86,6 +97,7 @@ class Exchange final : public ResponseTarget, public std::enable_shared_from_thi
   void on_finish(mcp::Message response) override;
   void on_abandon() override;
   void on_disconnect() override;
+  void on_refuse(mcp::Message response, const server::ResponseStream::Refusal& refusal) override;
 
  private:
   void start_stream();
@@ -102,6 +114,7 @@ class Exchange final : public ResponseTarget, public std::enable_shared_from_thi
   std::vector<mcp::Message> responses_;
   std::shared_ptr<SseStream> stream_;
   State state_ = State::waiting;
+  std::optional<server::ResponseStream::Refusal> refusal_;
 };
 
 // One client session of either transport.
@@ -110,7 +123,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   enum class Kind { streamable_http, sse };
   enum class State { opening, established, closed };
 
-  HttpSession(SessionTable& table, std::string id, Kind kind, std::string remote);
+  // `principal_key`: the owner (auth::principal_key of the request that opened it); requests
+  // from any other principal find no such session. `bounded`: counted against
+  // max_sessions_per_principal.
+  HttpSession(SessionTable& table, std::string id, Kind kind, std::string remote,
+              std::string principal_key, bool bounded);
   ~HttpSession();
 
   const std::string& id() const { return id_; }
@@ -118,6 +135,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   State state() const { return state_; }
   mcp::ProtocolVersion version() const { return version_; }
   const std::string& remote() const { return remote_; }
+  const std::string& principal_key() const { return principal_key_; }
   std::uint32_t requests_in_flight() const { return static_cast<std::uint32_t>(pending_.size()); }
 
   // ClientChannel::send: the standalone GET stream (Streamable HTTP) or the session stream.
@@ -142,6 +160,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::string id_;
   Kind kind_;
   std::string remote_;
+  std::string principal_key_;
+  bool bounded_ = false;
   State state_ = State::opening;
   mcp::ProtocolVersion version_ = mcp::ProtocolVersion::v2025_03_26;
   std::shared_ptr<server::Session> logic_;
@@ -170,7 +190,7 @@ struct IncomingRequest {
   std::optional<std::string> protocol_version;  // MCP-Protocol-Version
   std::optional<std::string> last_event_id;     // Last-Event-ID
   std::string body;
-  server::RequestContext context;
+  server::RequestContext context;  // with the authenticated principal
   std::string remote;
   std::shared_ptr<StreamSink> sink;  // the connection, for SSE answers
 };
@@ -194,8 +214,10 @@ class SessionTable {
   StreamOutcome get(IncomingRequest request);
   HttpAnswer remove(const IncomingRequest& request);
 
-  // Legacy HTTP+SSE: the GET that opens a session, and the POSTs to message_path.
-  StreamOutcome open_legacy(const std::string& remote, std::shared_ptr<StreamSink> sink);
+  // Legacy HTTP+SSE: the GET that opens a session, and the POSTs to message_path. The
+  // context's principal owns the session; a POST from another principal gets 404.
+  StreamOutcome open_legacy(const std::string& remote, const server::RequestContext& context,
+                            std::shared_ptr<StreamSink> sink);
   HttpAnswer legacy_post(const std::string& session_id, std::string_view body,
                          server::RequestContext context);
 
@@ -223,8 +245,12 @@ class SessionTable {
     std::shared_ptr<HttpSession> session;
     std::optional<HttpAnswer> error;
   };
-  Created create(HttpSession::Kind kind, const std::string& remote);
-  std::shared_ptr<HttpSession> find(const std::optional<std::string>& id, HttpSession::Kind kind);
+  Created create(HttpSession::Kind kind, const std::string& remote,
+                 const server::RequestContext& context);
+  // The established session with this id, kind and owner; null otherwise (the caller answers
+  // 404 alike for an unknown id and for another principal's session).
+  std::shared_ptr<HttpSession> find(const std::optional<std::string>& id, HttpSession::Kind kind,
+                                    const std::string& principal_key);
   std::optional<HttpAnswer> check_version(const HttpSession& session,
                                           const std::optional<std::string>& header) const;
   PostOutcome dispatch(const std::shared_ptr<HttpSession>& session, mcp::DecodedBody body,
@@ -236,6 +262,9 @@ class SessionTable {
   server::Service& service_;
   HttpFrontOptions options_;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions_;
+  // Open sessions per bounded principal key (entries only while the count is positive, so at
+  // most max_sessions entries).
+  std::map<std::string, std::uint32_t> sessions_per_principal_;
   std::size_t requests_in_flight_ = 0;
   std::uint64_t sessions_expired_ = 0;
   // Shared with streams, which may outlive the table inside objects the Service still holds.

@@ -159,6 +159,26 @@ TEST(HttpChecks, QueryParameters) {
   EXPECT_FALSE(query_parameter("/m", "sessionId"));
 }
 
+TEST(HttpChecks, QueryTokens) {
+  EXPECT_FALSE(query_has_token("/mcp"));
+  EXPECT_FALSE(query_has_token("/mcp?"));
+  EXPECT_FALSE(query_has_token("/message?sessionId=0123456789abcdef0123456789abcdef"));
+  EXPECT_FALSE(query_has_token("/mcp?tokens=3&my_token=x&key=y"));
+  EXPECT_FALSE(query_has_token("/mcp?v=eyJ.only-one-dot"));
+  EXPECT_FALSE(query_has_token("/mcp#access_token=x"));  // a fragment is no query
+  EXPECT_TRUE(query_has_token("/mcp?access_token=x"));
+  EXPECT_TRUE(query_has_token("/mcp?a=1&Access_Token="));
+  EXPECT_TRUE(query_has_token("/mcp?access_token"));
+  EXPECT_TRUE(query_has_token("/mcp?token=x"));
+  EXPECT_TRUE(query_has_token("/mcp?id_token=x"));
+  EXPECT_TRUE(query_has_token("/mcp?API_KEY=x"));
+  EXPECT_TRUE(query_has_token("/mcp?a=1;access_token=x"));
+  EXPECT_TRUE(query_has_token("/mcp?%61ccess%5ftoken=x"));
+  EXPECT_TRUE(query_has_token("/mcp?x=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"));
+  EXPECT_TRUE(query_has_token("/mcp?x=eyJhbGciOiJSUzI1NiJ9%2EeyJzdWIiOiJhIn0%2E"));
+  EXPECT_FALSE(query_has_token("/mcp?x=eyJhbGci%zz.eyJzdWIiOiJhIn0.c2ln"));
+}
+
 TEST(HttpChecks, AcceptedVersions) {
   EXPECT_EQ(accepted_versions_text(), "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25");
 }
@@ -176,6 +196,21 @@ TEST(HttpFrontOptions, FromConfig) {
   config.server.session_idle_timeout = std::chrono::milliseconds(5000);
   config.server.max_requests_per_session = 3;
   config.server.stream_replay_events = 9;
+  config.server.max_header_bytes = 4096;
+  config.server.max_connections = 11;
+  config.server.max_sessions_per_principal = 5;
+  config.server.header_timeout = std::chrono::milliseconds(1500);
+  config.server.body_timeout = std::chrono::milliseconds(2500);
+  config.server.idle_timeout = std::chrono::milliseconds(3500);
+  config.server.write_timeout = std::chrono::milliseconds(4500);
+  config::TlsListenerConfig tls;
+  tls.cert_file = "/etc/mcpgw/cert.pem";
+  tls.key_file = "/etc/mcpgw/key.pem";
+  tls.client_ca_file = "/etc/mcpgw/clients.pem";
+  tls.require_client_cert = true;
+  tls.min_version = "1.3";
+  config.server.tls = tls;
+  config.auth.api_key_header = "X-Key";
   config::BackendConfig first;
   first.forward_headers = {"X-Tenant", "X-Trace"};
   config::BackendConfig second;
@@ -193,6 +228,21 @@ TEST(HttpFrontOptions, FromConfig) {
   EXPECT_EQ(options.session_idle_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(options.max_requests_per_session, 3u);
   EXPECT_EQ(options.stream_replay_events, 9u);
+  EXPECT_EQ(options.max_header_bytes, 4096u);
+  EXPECT_EQ(options.max_connections, 11u);
+  EXPECT_EQ(options.max_sessions_per_principal, 5u);
+  EXPECT_EQ(options.header_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(options.body_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(options.idle_timeout, std::chrono::milliseconds(3500));
+  EXPECT_EQ(options.write_timeout, std::chrono::milliseconds(4500));
+  ASSERT_TRUE(options.tls);
+  EXPECT_EQ(options.tls->cert_file, "/etc/mcpgw/cert.pem");
+  EXPECT_EQ(options.tls->key_file, "/etc/mcpgw/key.pem");
+  EXPECT_EQ(options.tls->client_ca_file, "/etc/mcpgw/clients.pem");
+  EXPECT_TRUE(options.tls->require_client_cert);
+  EXPECT_EQ(options.tls->min_version, "1.3");
+  EXPECT_EQ(options.api_key_header, "X-Key");
+  EXPECT_EQ(options.authenticator, nullptr);  // serve sets its own
   EXPECT_EQ(options.forward_headers, (std::vector<std::string>{"x-tenant", "x-trace", "x-region"}));
 }
 

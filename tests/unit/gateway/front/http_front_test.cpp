@@ -766,7 +766,7 @@ TEST_F(HttpFrontTest, LegacyFrontEndChecksHostAndOrigin) {
 
 TEST_F(HttpFrontTest, SlowClientsAreCutOff) {
   HttpFrontOptions options;
-  options.read_timeout = std::chrono::milliseconds(100);
+  options.header_timeout = std::chrono::milliseconds(100);
   start(options);
   auto slow = connect();
   slow->send_raw("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n");

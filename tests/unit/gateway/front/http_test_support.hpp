@@ -19,6 +19,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 
+#include "gateway/auth/authenticator.hpp"
 #include "gateway/server/service.hpp"
 #include "mcp/jsonrpc.hpp"
 #include "mcp/sse.hpp"
@@ -35,6 +36,8 @@ namespace mcpgw::front::testing {
 //   disconnect  sends one progress notification, calls disconnect(), keeps the request
 //   notify      sends a notification through the ClientChannel, then answers
 //   abandon     abandons the request
+//   refuse      sends params.progress notifications first (default 0), then refuses with
+//               -32005 and ResponseStream::Refusal{params.status (429), params.retry (7) s}
 class ScriptedSession final : public server::Session {
  public:
   ScriptedSession(std::shared_ptr<server::ClientChannel> client_channel,
@@ -87,6 +90,17 @@ class ScriptedSession final : public server::Session {
       stream->finish(mcp::make_success_response(id, nlohmann::json::object()));
     } else if (request.method == "abandon") {
       stream->abandon();
+    } else if (request.method == "refuse") {
+      for (int i = 1; i <= params.value("progress", 0); ++i) {
+        stream->send(mcp::make_notification(
+            "notifications/progress", nlohmann::json{{"progressToken", "r"}, {"progress", i}}));
+      }
+      server::ResponseStream::Refusal refusal;
+      refusal.http_status = params.value("status", 429);
+      refusal.retry_after = std::chrono::seconds(params.value("retry", 7));
+      stream->refuse(mcp::make_error_response(id, -32005, "rate limited",
+                                              nlohmann::json{{"retryAfterMs", 7000}}),
+                     refusal);
     } else {
       stream->finish(
           mcp::make_error_response(id, mcp::error_code::method_not_found, "unknown method"));
@@ -138,6 +152,128 @@ class ScriptedService final : public server::Service {
     return session;
   }
   std::vector<std::shared_ptr<ScriptedSession>> sessions;
+};
+
+// An Authenticator with fixed answers, recording what the front end extracted:
+//   Authorization "Bearer good-<name>"     -> principal subject <name> (key "jwt: <name>")
+//   Authorization "Bearer narrow-<name>"   -> 403 insufficient_scope
+//   any other Authorization                 -> 401 invalid_token
+//   API key "key-<name>"                    -> principal api_key <name> (wrong keys: 401)
+//   a token in the query                    -> 400 (checked first, as the real one does)
+//   a verified client certificate only      -> principal cert_subject
+//   nothing                                 -> anonymous when allow_anonymous, else 401
+// With `delay`, decisions wait in `pending` until release() (a key refresh, say).
+class FakeAuthenticator final : public auth::Authenticator {
+ public:
+  struct Seen {
+    std::optional<std::string> authorization;
+    std::optional<std::string> api_key;
+    bool token_in_query = false;
+    std::string cert_subject;
+    std::string host;
+  };
+
+  void authenticate(const auth::Credentials& credentials, std::string_view host,
+                    std::function<void(auth::AuthResult)> done) override {
+    Seen record;
+    if (credentials.authorization) {
+      record.authorization = std::string(*credentials.authorization);
+    }
+    if (credentials.api_key) {
+      record.api_key = std::string(*credentials.api_key);
+    }
+    record.token_in_query = credentials.token_in_query;
+    record.cert_subject = std::string(credentials.cert_subject);
+    record.host = std::string(host);
+    seen.push_back(record);
+    auto result = decide(record);
+    if (delay) {
+      pending.push_back([done = std::move(done), result = std::move(result)] { done(result); });
+    } else {
+      done(std::move(result));
+    }
+  }
+  bool open() const noexcept override { return false; }
+  nlohmann::json resource_metadata(std::string_view host) const override {
+    return {{"resource", "http://" + std::string(host) + "/mcp"},
+            {"authorization_servers", nlohmann::json::array({"https://as.example"})},
+            {"bearer_methods_supported", nlohmann::json::array({"header"})}};
+  }
+  void start() override {}
+  void stop() override {}
+
+  // Completes every waiting decision.
+  void release() {
+    auto waiting = std::move(pending);
+    pending.clear();
+    for (auto& complete : waiting) {
+      complete();
+    }
+  }
+
+  static constexpr const char* kChallenge =
+      "Bearer resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/mcp\"";
+
+  bool allow_anonymous = false;
+  bool delay = false;
+  std::vector<Seen> seen;
+  std::vector<std::function<void()>> pending;
+
+ private:
+  static auth::AuthResult refused(int status, std::string challenge, std::string reason) {
+    auth::AuthResult result;
+    result.http_status = status;
+    result.www_authenticate = std::move(challenge);
+    result.reason = std::move(reason);
+    return result;
+  }
+  static auth::AuthResult accepted(policy::Principal principal) {
+    auth::AuthResult result;
+    result.ok = true;
+    result.principal = std::make_shared<const policy::Principal>(std::move(principal));
+    return result;
+  }
+  auth::AuthResult decide(const Seen& record) const {
+    if (record.token_in_query) {
+      return refused(400, "Bearer error=\"invalid_request\"",
+                     "invalid_request: token in the query string");
+    }
+    if (record.authorization) {
+      const std::string& value = *record.authorization;
+      if (value.rfind("Bearer good-", 0) == 0) {
+        policy::Principal principal;
+        principal.authenticated = true;
+        principal.subject = value.substr(12);
+        principal.cert_subject = record.cert_subject;
+        return accepted(std::move(principal));
+      }
+      if (value.rfind("Bearer narrow-", 0) == 0) {
+        return refused(403, "Bearer error=\"insufficient_scope\", scope=\"mcp:tools\"",
+                       "insufficient_scope");
+      }
+      return refused(401, std::string(kChallenge) + ", error=\"invalid_token\"",
+                     "invalid_token: bad signature");
+    }
+    if (record.api_key) {
+      if (record.api_key->rfind("key-", 0) == 0) {
+        policy::Principal principal;
+        principal.authenticated = true;
+        principal.api_key = record.api_key->substr(4);
+        return accepted(std::move(principal));
+      }
+      return refused(401, kChallenge, "invalid API key");
+    }
+    if (!record.cert_subject.empty()) {
+      policy::Principal principal;
+      principal.authenticated = true;
+      principal.cert_subject = record.cert_subject;
+      return accepted(std::move(principal));
+    }
+    if (allow_anonymous) {
+      return accepted(policy::Principal{});
+    }
+    return refused(401, kChallenge, "");
+  }
 };
 
 // One parsed HTTP response (possibly still streaming).
