@@ -1288,9 +1288,12 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
       for (const auto& name : out.forward_headers) {
         names += (names.empty() ? "" : ", ") + quote(name);
       }
-      reader.warning(backend.value_where("forward_headers"), "forwarded-headers",
-                     label + " receives the client headers " + names +
-                         "; clients choose their values, so the backend must not trust them");
+      const bool one = out.forward_headers.size() == 1;
+      reader.warning(
+          backend.value_where("forward_headers"), "forwarded-headers",
+          label + (one ? " receives the client header " : " receives the client headers ") + names +
+              (one ? "; clients choose its value, so the backend must not trust it"
+                   : "; clients choose their values, so the backend must not trust them"));
     }
   }
   if (const auto verify = backend.boolean("tls_verify")) {

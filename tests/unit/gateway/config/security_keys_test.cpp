@@ -678,6 +678,12 @@ TEST_F(SecurityKeys, ForwardedClientHeadersWarnPerBackend) {
             "choose their values, so the backend must not trust them");
   EXPECT_EQ(result.config->backends[0].forward_headers,
             (std::vector<std::string>{"traceparent", "X-Tenant"}));
+  const auto one = load(
+      "[[backend]]\nname = \"a\"\nurl = \"https://a/mcp\"\nforward_headers = [\"traceparent\"]\n");
+  ASSERT_EQ(with_rule(one.diagnostics, "forwarded-headers").size(), 1u) << dump(one.diagnostics);
+  EXPECT_EQ(with_rule(one.diagnostics, "forwarded-headers")[0].message,
+            "backend 'a' receives the client header 'traceparent'; clients choose its value, so "
+            "the backend must not trust it");
   // A refused header is an error, not forwarded, and not warned about.
   const auto refused = load(
       "[[backend]]\nname = \"a\"\nurl = \"https://a/mcp\"\nforward_headers = "
