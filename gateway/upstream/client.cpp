@@ -118,6 +118,11 @@ class ClientImpl final : public Client {
   }
 
   CallId call(mcp::Message request, std::function<void(mcp::Message)> done) override {
+    return call_with_headers(std::move(request), std::move(done), {});
+  }
+
+  CallId call_with_headers(mcp::Message request, std::function<void(mcp::Message)> done,
+                           const ForwardedHeaders& headers) override {
     const CallId id = next_call_id.fetch_add(1, std::memory_order_relaxed);
     if (!request.is_request() || !request.id) {
       spdlog::error("backend '{}': call() needs a request with an id", options_.backend_name);
@@ -148,6 +153,7 @@ class ClientImpl final : public Client {
     Call& entry = calls_[id];
     entry.request = std::move(request);
     entry.done = std::move(done);
+    entry.headers = headers;
     entry.timer = loop_.schedule(options_.request_timeout, [this, id] { on_call_timeout(id); });
     if (phase_ == Phase::ready && queue_.empty()) {
       send_call(id, entry);
@@ -333,6 +339,7 @@ class ClientImpl final : public Client {
   struct Call {
     mcp::Message request;  // with the caller's id; kept for a resend after session expiry
     std::function<void(mcp::Message)> done;
+    ForwardedHeaders headers;          // the client's, for this request only
     std::optional<std::int64_t> wire;  // while sent and unanswered
     runtime::TimerHandle timer;
     bool resent = false;
@@ -381,7 +388,8 @@ class ClientImpl final : public Client {
                    options_.request_timeout.count());
       go_down("initialize timed out");
     });
-    transport_->send(mcp::make_request(wire, "initialize", options_.initialize_params));
+    send(mcp::make_request(wire, "initialize", options_.initialize_params),
+         options_.handshake_headers);
   }
 
   void end_handshake() {
@@ -415,7 +423,7 @@ class ClientImpl final : public Client {
     }
     initialize_result_ = std::move(response.result);
     transport_->on_initialized(version_text);
-    transport_->send(mcp::make_notification("notifications/initialized"));
+    send(mcp::make_notification("notifications/initialized"), options_.handshake_headers);
     phase_ = Phase::ready;
     ready_since_ = loop_.now();
     spdlog::info("backend '{}': ready (protocol {})", options_.backend_name, version_text);
@@ -489,6 +497,14 @@ class ClientImpl final : public Client {
 
   // ---- calls ----
 
+  // Through the current transport, with forwarded client headers when there are any.
+  void send(mcp::Message message, const ForwardedHeaders& headers) {
+    if (headers.empty())
+      transport_->send(std::move(message));
+    else
+      transport_->send_with_headers(std::move(message), headers);
+  }
+
   void send_call(CallId id, Call& entry) {
     const std::int64_t wire = next_wire_++;
     entry.wire = wire;
@@ -502,7 +518,13 @@ class ClientImpl final : public Client {
       entry.request.method = outgoing.method;
     }
     outgoing.id = wire;
-    transport_->send(std::move(outgoing));
+    if (entry.resent) {
+      const ForwardedHeaders headers = std::move(entry.headers);
+      entry.headers.clear();
+      send(std::move(outgoing), headers);
+      return;
+    }
+    send(std::move(outgoing), entry.headers);
   }
 
   // Sends what waited for the handshake (or for a free slot), in order.

@@ -1,7 +1,9 @@
 // The Streamable HTTP upstream transport (MCP 2025-03-26 .. 2025-11-25), client side: one POST
 // per message, JSON or SSE answers relayed event by event, the backend session
 // (Mcp-Session-Id, MCP-Protocol-Version), SSE resumption with Last-Event-ID (SEP-1699 polling),
-// the standalone GET stream, and DELETE on close.
+// the standalone GET stream, and DELETE on close. Forwarded client headers go on the POST that
+// carries their message (and on GETs resuming its stream); those of the initialize request also
+// go on the session's standalone GET stream and its DELETE.
 #include <algorithm>
 #include <utility>
 
@@ -10,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include "gateway/upstream/forwarded_headers.hpp"
 #include "gateway/upstream/http_client.hpp"
 #include "gateway/upstream/transport.hpp"
 
@@ -69,14 +72,18 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
       : backend(std::move(backend_in)),
         outbox(backend->context, kMaxWaiting, kOrderingWait,
                [this](mcp::Message message, std::uint64_t token) {
-                 net::co_spawn(backend->context,
-                               post(shared_from_this(), std::move(message), token), net::detached);
+                 net::co_spawn(
+                     backend->context,
+                     post(shared_from_this(), std::move(message), outbox_headers.take(), token),
+                     net::detached);
                }) {}
 
   std::shared_ptr<HttpBackend> backend;
   TransportHandler* handler = nullptr;
   bool closed = false;
-  http::OrderedOutbox outbox;  // opened by start()
+  http::OrderedOutbox outbox;          // opened by start()
+  http::OutboxHeaders outbox_headers;  // forwarded headers of what waits in the outbox
+  ForwardedHeaders session_headers;    // those of initialize: the GET stream and DELETE
   std::string session_id;
   std::string protocol_version;
   std::uint64_t session_epoch = 0;          // reset_session() ends what belonged to the old session
@@ -107,14 +114,18 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
     return request;
   }
 
-  void send(mcp::Message message) {
+  void send(mcp::Message message, const ForwardedHeaders& headers) {
     if (closed)
       return;
     const bool is_request = message.is_request() && message.id;
     std::optional<mcp::RequestId> id = is_request ? message.id : std::nullopt;
     const std::string method = message.method;
+    if (is_request && method == "initialize")
+      session_headers = headers;
+    outbox_headers.push(headers);
     if (outbox.push(std::move(message)))
       return;
+    outbox_headers.drop_last();
     spdlog::warn("backend '{}': {} dropped: {} messages are waiting to be sent", name(), method,
                  kMaxWaiting);
     if (id) {
@@ -142,10 +153,11 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
   }
 
   static net::awaitable<void> post(std::shared_ptr<StreamableState> self, mcp::Message message,
-                                   std::uint64_t ordering_token);
+                                   ForwardedHeaders headers, std::uint64_t ordering_token);
   static net::awaitable<void> relay_response_stream(std::shared_ptr<StreamableState> self,
                                                     std::unique_ptr<Exchange> exchange,
-                                                    mcp::RequestId id, std::uint64_t epoch);
+                                                    mcp::RequestId id, std::uint64_t epoch,
+                                                    ForwardedHeaders headers);
   static net::awaitable<void> handle_error_status(std::shared_ptr<StreamableState> self,
                                                   Exchange& exchange,
                                                   const std::optional<mcp::RequestId>& id,
@@ -164,7 +176,8 @@ net::awaitable<void> drain(Exchange& exchange) {
 }
 
 net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self,
-                                           mcp::Message message, std::uint64_t ordering_token) {
+                                           mcp::Message message, ForwardedHeaders headers,
+                                           std::uint64_t ordering_token) {
   // Later messages may go once the backend took this one (or it failed).
   struct Release {
     StreamableState* state;
@@ -190,6 +203,7 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
   const bool carried_session = !self->session_id.empty();
   auto request = self->make_request(bhttp::verb::post, "application/json, text/event-stream");
   request.set(bhttp::field::content_type, "application/json");
+  http::add_forwarded_headers(request, headers);
   request.body() = mcp::encode(message);
   request.prepare_payload();
 
@@ -245,7 +259,7 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
 
   const std::string media = exchange->media_type();
   if (media == "text/event-stream") {
-    co_await relay_response_stream(self, std::move(exchange), *id, epoch);
+    co_await relay_response_stream(self, std::move(exchange), *id, epoch, std::move(headers));
     co_return;
   }
   if (media != "application/json") {
@@ -301,8 +315,8 @@ net::awaitable<void> StreamableState::handle_error_status(std::shared_ptr<Stream
 
 net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<StreamableState> self,
                                                             std::unique_ptr<Exchange> exchange,
-                                                            mcp::RequestId id,
-                                                            std::uint64_t epoch) {
+                                                            mcp::RequestId id, std::uint64_t epoch,
+                                                            ForwardedHeaders headers) {
   mcp::SseParser parser(
       mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
   bool answered = false;
@@ -354,6 +368,7 @@ net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<Stre
     const bool carried_session = !self->session_id.empty();
     auto request = self->make_request(bhttp::verb::get, "text/event-stream");
     request.set("Last-Event-ID", parser.last_event_id());
+    http::add_forwarded_headers(request, headers);
     spdlog::debug("backend '{}': resuming the stream of request {} after event '{}'", self->name(),
                   id.to_string(), parser.last_event_id());
     auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
@@ -423,6 +438,7 @@ net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableS
     auto request = self->make_request(bhttp::verb::get, "text/event-stream");
     if (!parser.last_event_id().empty())
       request.set("Last-Event-ID", parser.last_event_id());
+    http::add_forwarded_headers(request, self->session_headers);
     auto started = co_await Exchange::start(self->backend->pool, *group, request,
                                             self->backend->exchange_options());
     if (!self->live() || group->cancelled())
@@ -474,6 +490,7 @@ net::awaitable<void> StreamableState::delete_session(std::shared_ptr<StreamableS
   request.set("Mcp-Session-Id", session);
   if (!self->protocol_version.empty())
     request.set("MCP-Protocol-Version", self->protocol_version);
+  http::add_forwarded_headers(request, self->session_headers);
   auto options = self->backend->exchange_options();
   options.idle_timeout = self->backend->limits.connect_timeout;
   auto started = co_await Exchange::start(self->backend->pool, group, request, options);
@@ -505,7 +522,10 @@ class StreamableHttpTransport final : public Transport {
     state_->outbox.open();
   }
 
-  void send(mcp::Message message) override { state_->send(std::move(message)); }
+  void send(mcp::Message message) override { state_->send(std::move(message), {}); }
+  void send_with_headers(mcp::Message message, const ForwardedHeaders& headers) override {
+    state_->send(std::move(message), headers);
+  }
 
   void on_initialized(const std::string& protocol_version) override {
     if (state_->closed)
@@ -517,6 +537,7 @@ class StreamableHttpTransport final : public Transport {
   void reset_session() override {
     state_->session_id.clear();
     state_->protocol_version.clear();
+    state_->session_headers.clear();
     ++state_->session_epoch;
     state_->stop_get_stream();
   }
@@ -547,6 +568,7 @@ class StreamableHttpTransport final : public Transport {
     state_->closed = true;
     state_->handler = nullptr;
     state_->outbox.clear();
+    state_->outbox_headers.clear();
     state_->cancel.cancel_all();
     state_->stop_get_stream();
   }

@@ -1,6 +1,8 @@
 // The legacy HTTP+SSE upstream transport (MCP 2024-11-05), client side: a GET stream whose
 // first `endpoint` event names the URI to POST messages to; every backend message arrives as an
 // `event: message` on that stream. The stream ending ends the transport (the Client restarts it).
+// Forwarded client headers go on the POST that carries their message; the GET stream opens
+// before any message exists, so it carries none.
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include "gateway/upstream/forwarded_headers.hpp"
 #include "gateway/upstream/http_client.hpp"
 #include "gateway/upstream/transport.hpp"
 
@@ -41,8 +44,10 @@ class SseState : public std::enable_shared_from_this<SseState> {
       : backend(std::move(backend_in)),
         outbox(backend->context, kMaxWaiting, kOrderingWait,
                [this](mcp::Message message, std::uint64_t token) {
-                 net::co_spawn(backend->context,
-                               post(shared_from_this(), std::move(message), token), net::detached);
+                 net::co_spawn(
+                     backend->context,
+                     post(shared_from_this(), std::move(message), outbox_headers.take(), token),
+                     net::detached);
                }) {}
 
   std::shared_ptr<HttpBackend> backend;
@@ -50,7 +55,8 @@ class SseState : public std::enable_shared_from_this<SseState> {
   bool closed = false;  // close() called or the transport destroyed
   bool gone = false;    // on_closed() delivered: nothing else reaches the handler
   std::optional<http::Url> post_url;
-  http::OrderedOutbox outbox;  // opened by the endpoint event
+  http::OrderedOutbox outbox;          // opened by the endpoint event
+  http::OutboxHeaders outbox_headers;  // forwarded headers of what waits in the outbox
   CancelGroup cancel;
 
   bool live() const { return !closed && !gone && handler != nullptr; }
@@ -61,6 +67,7 @@ class SseState : public std::enable_shared_from_this<SseState> {
       return;
     gone = true;
     outbox.clear();
+    outbox_headers.clear();
     cancel.cancel_all();
     spdlog::info("backend '{}': SSE stream lost: {}", name(), error.message);
     handler->on_closed(error);
@@ -76,15 +83,17 @@ class SseState : public std::enable_shared_from_this<SseState> {
       handler->on_send_failed(id, error);
   }
 
-  void send(mcp::Message message) {
+  void send(mcp::Message message, const ForwardedHeaders& headers) {
     if (closed || gone) {
       spdlog::debug("backend '{}': message dropped: the SSE transport is closed", name());
       return;
     }
     std::optional<mcp::RequestId> id = message.is_request() ? message.id : std::nullopt;
     const std::string method = message.method;
+    outbox_headers.push(headers);
     if (outbox.push(std::move(message)))
       return;
+    outbox_headers.drop_last();
     spdlog::warn("backend '{}': {} dropped: {} messages are waiting to be sent", name(), method,
                  kMaxWaiting);
     if (id) {
@@ -121,7 +130,7 @@ class SseState : public std::enable_shared_from_this<SseState> {
 
   static net::awaitable<void> run_stream(std::shared_ptr<SseState> self);
   static net::awaitable<void> post(std::shared_ptr<SseState> self, mcp::Message message,
-                                   std::uint64_t ordering_token);
+                                   ForwardedHeaders headers, std::uint64_t ordering_token);
 };
 
 net::awaitable<void> SseState::run_stream(std::shared_ptr<SseState> self) {
@@ -184,7 +193,7 @@ net::awaitable<void> SseState::run_stream(std::shared_ptr<SseState> self) {
 }
 
 net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message message,
-                                    std::uint64_t ordering_token) {
+                                    ForwardedHeaders headers, std::uint64_t ordering_token) {
   // Later messages may go once the backend took this one (or it failed).
   struct Release {
     SseState* state;
@@ -203,6 +212,7 @@ net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message
   auto request = self->backend->make_request(bhttp::verb::post, *self->post_url);
   request.set(bhttp::field::accept, "application/json, text/event-stream");
   request.set(bhttp::field::content_type, "application/json");
+  http::add_forwarded_headers(request, headers);
   request.body() = mcp::encode(message);
   request.prepare_payload();
   auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
@@ -256,7 +266,10 @@ class SseTransport final : public Transport {
     net::co_spawn(state_->backend->context, SseState::run_stream(state_), net::detached);
   }
 
-  void send(mcp::Message message) override { state_->send(std::move(message)); }
+  void send(mcp::Message message) override { state_->send(std::move(message), {}); }
+  void send_with_headers(mcp::Message message, const ForwardedHeaders& headers) override {
+    state_->send(std::move(message), headers);
+  }
 
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
@@ -275,6 +288,7 @@ class SseTransport final : public Transport {
     state_->closed = true;
     state_->handler = nullptr;
     state_->outbox.clear();
+    state_->outbox_headers.clear();
     state_->cancel.cancel_all();
   }
 

@@ -20,6 +20,7 @@ using nlohmann::json;
 struct FakeWire {
   TransportHandler* handler = nullptr;
   std::vector<mcp::Message> sent;
+  std::vector<ForwardedHeaders> sent_headers;  // per message in `sent` (empty: plain send)
   std::vector<std::string> initialized_versions;
   int session_resets = 0;
   bool started = false;
@@ -61,7 +62,14 @@ class FakeTransport final : public Transport {
     wire_->handler = &handler;
     wire_->started = true;
   }
-  void send(mcp::Message message) override { wire_->sent.push_back(std::move(message)); }
+  void send(mcp::Message message) override {
+    wire_->sent.push_back(std::move(message));
+    wire_->sent_headers.emplace_back();
+  }
+  void send_with_headers(mcp::Message message, const ForwardedHeaders& headers) override {
+    wire_->sent.push_back(std::move(message));
+    wire_->sent_headers.push_back(headers);
+  }
   void on_initialized(const std::string& version) override {
     wire_->initialized_versions.push_back(version);
   }
@@ -606,6 +614,42 @@ TEST_F(ClientTest, DestroyingTheClientReleasesEverything) {
   EXPECT_TRUE(first->destroyed);
   loop_.advance(10min);  // no timer touches the dead client
   EXPECT_TRUE(results_.empty());
+}
+
+TEST_F(ClientTest, ForwardedHeadersGoWithTheirOwnRequestAndTheHandshakeWithItsOwn) {
+  const ForwardedHeaders handshake{{"x-tenant", "t0"}};
+  const ForwardedHeaders first{{"x-tenant", "t1"}, {"x-trace", "a"}};
+  const ForwardedHeaders third{{"x-tenant", "t3"}};
+  options_.handshake_headers = handshake;
+  create();
+  // Queued before the handshake: it keeps its headers until it is sent.
+  client_->call_with_headers(
+      mcp::make_request("first", "tools/call", json{{"name", "echo"}}),
+      [this](mcp::Message response) { results_.push_back(response); }, first);
+  client_->start();
+  answer_initialize();
+  call("second");
+  client_->notify(mcp::make_notification("notifications/roots/list_changed"));
+  client_->call_with_headers(
+      mcp::make_request("third", "tools/call", json{{"name", "echo"}}),
+      [this](mcp::Message response) { results_.push_back(response); }, third);
+  ASSERT_EQ(wire().methods(), (std::vector<std::string>{
+                                  "initialize", "notifications/initialized", "tools/call",
+                                  "tools/call", "notifications/roots/list_changed", "tools/call"}));
+  EXPECT_EQ(wire().sent_headers,
+            (std::vector<ForwardedHeaders>{handshake, handshake, first, {}, {}, third}));
+
+  // After a session expiry the handshake again carries its headers and the resent call its own.
+  wire().handler->on_send_failed(*wire().last().id,
+                                 TransportError{TransportError::Kind::session_expired, "404", 404});
+  EXPECT_EQ(wire().last().method, "initialize");
+  EXPECT_EQ(wire().sent_headers.back(), handshake);
+  answer_initialize();
+  EXPECT_EQ(wire().last().method, "tools/call");
+  EXPECT_EQ(wire().sent_headers.back(), third);
+  wire().deliver(mcp::make_success_response(*wire().last().id, json{{"ok", 1}}));
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0], mcp::make_success_response("third", json{{"ok", 1}}));
 }
 
 }  // namespace

@@ -227,5 +227,36 @@ TEST_F(LegacySseTest, OversizeEventEndsTheTransport) {
   EXPECT_EQ(recorder_.closed[0].kind, TransportError::Kind::too_large);
 }
 
+TEST_F(LegacySseTest, ForwardedHeadersGoOnThePostOfTheirMessageOnly) {
+  test::Mailbox outbox(context_);
+  test::TestHttpServer server(context_, [&](test::Reply& reply) -> net::awaitable<void> {
+    if (reply.request.method == "GET") {
+      co_await reply.start_sse();
+      co_await reply.event("/message", "", "endpoint");
+      while (auto item = co_await outbox.take())
+        co_await reply.event(*item, "", "message");
+      co_await reply.end();
+      co_return;
+    }
+    const auto message = decode(reply.request.body);
+    if (message.is_request())
+      outbox.put(answer(*message.id));
+    co_await reply.send(202, "text/plain", "Accepted");
+  });
+  make(server.url("/sse"));
+  transport_->send_with_headers(mcp::make_request(1, "tools/list"),
+                                {{"x-tenant", "acme"}, {"authorization", "Bearer client-token"}});
+  transport_->send(mcp::make_request(2, "tools/list"));
+  ASSERT_TRUE(run([&] { return recorder_.messages.size() == 2; }));
+  const auto posts = server.requests_with("POST");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(decode(posts[0].body).id, mcp::RequestId(1));
+  EXPECT_EQ(posts[0].header("x-tenant"), "acme");
+  EXPECT_EQ(posts[0].header("authorization"), "Bearer backend-token") << "the backend's own";
+  EXPECT_FALSE(posts[1].has("x-tenant"));
+  EXPECT_FALSE(server.requests_with("GET").at(0).has("x-tenant"));
+  outbox.close();
+}
+
 }  // namespace
 }  // namespace mcpgw::upstream

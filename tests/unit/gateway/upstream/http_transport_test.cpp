@@ -617,5 +617,55 @@ TEST_F(StreamableHttpTest, HandlerMayCloseTheTransportFromInsideACallback) {
   EXPECT_TRUE(recorder_.failures.empty());
 }
 
+TEST_F(StreamableHttpTest, ForwardedHeadersGoOnTheirOwnPostAndNeverReplaceTheGatewaysOwn) {
+  test::TestHttpServer server(context_, json_backend("session-1"));
+  make(server.url(), quick_limits(), {{"X-Api-Key", "configured"}});
+  // What a misconfiguration or a hostile client could try: none of it may win over the
+  // gateway's own headers or go upstream at all.
+  const ForwardedHeaders handshake = {{"x-tenant", "acme"},
+                                      {"authorization", "Bearer client-token"},
+                                      {"x-api-key", "client-key"},
+                                      {"mcp-session-id", "forged"},
+                                      {"content-type", "text/plain"},
+                                      {"host", "evil.example"},
+                                      {"bad name", "x"},
+                                      {"x-split", "a\r\nx-injected: 1"}};
+  transport_->send_with_headers(
+      mcp::make_request(1, "initialize", json{{"protocolVersion", "2025-11-25"}}), handshake);
+  ASSERT_TRUE(run([&] { return recorder_.messages.size() == 1; }));
+  const auto initialize = server.requests().at(0);
+  EXPECT_EQ(initialize.header("x-tenant"), "acme");
+  EXPECT_FALSE(initialize.has("authorization"));
+  EXPECT_EQ(initialize.header("x-api-key"), "configured");
+  EXPECT_FALSE(initialize.has("mcp-session-id"));
+  EXPECT_EQ(initialize.header("content-type"), "application/json");
+  EXPECT_EQ(initialize.header("host"), "127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_FALSE(initialize.has("x-split"));
+  EXPECT_FALSE(initialize.has("x-injected"));
+
+  // The session's standalone stream carries the handshake's headers; each request its own.
+  transport_->on_initialized("2025-11-25");
+  transport_->send_with_headers(mcp::make_request(2, "tools/call", json{{"name", "a"}}),
+                                {{"x-tenant", "other"}, {"x-trace", "t-2"}});
+  ASSERT_TRUE(run([&] { return recorder_.messages.size() == 2; }));
+  transport_->send(mcp::make_request(3, "tools/call", json{{"name", "b"}}));
+  ASSERT_TRUE(run(
+      [&] { return recorder_.messages.size() == 3 && server.requests_with("GET").size() == 1; }));
+  const auto get = server.requests_with("GET").at(0);
+  EXPECT_EQ(get.header("x-tenant"), "acme");
+  EXPECT_EQ(get.header("mcp-session-id"), "session-1");
+  const auto posts = server.requests_with("POST");
+  ASSERT_EQ(posts.size(), 3u);
+  EXPECT_EQ(decode(posts[1].body).id, mcp::RequestId(2));
+  EXPECT_EQ(posts[1].header("x-tenant"), "other");
+  EXPECT_EQ(posts[1].header("x-trace"), "t-2");
+  EXPECT_EQ(posts[1].header("mcp-session-id"), "session-1");
+  EXPECT_EQ(decode(posts[2].body).id, mcp::RequestId(3));
+  EXPECT_FALSE(posts[2].has("x-tenant")) << "headers belong to their own request";
+  EXPECT_FALSE(posts[2].has("x-trace"));
+  for (const auto& request : server.requests())
+    EXPECT_FALSE(request.has("authorization")) << request.method;
+}
+
 }  // namespace
 }  // namespace mcpgw::upstream
