@@ -76,6 +76,12 @@ struct PendingRequest {
   std::vector<Call> calls;
   std::optional<std::string> progress_token;  // the gateway's token, key of GatewayCore::progress_
   bool finished = false;
+  // What it is decided and forwarded with, fixed when it arrived: a policy reload or a later
+  // request with other credentials changes nothing for it.
+  std::shared_ptr<const PolicySnapshot> policy;        // never null
+  std::shared_ptr<const policy::Principal> principal;  // never null (anonymous when unknown)
+  std::string principal_key;
+  upstream::ForwardedHeaders headers;  // the client's forwardable headers (for any backend)
 
   PendingRequest(mcp::RequestId id, std::string name, std::shared_ptr<server::ResponseStream> out)
       : client_id(std::move(id)), method(std::move(name)), stream(std::move(out)) {}
@@ -94,6 +100,7 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   void start() override;
   void shutdown(std::function<void()> done) override;
   std::vector<BackendStatus> backends() const override;
+  void set_policy(std::shared_ptr<const PolicySnapshot> snapshot) override;
 
   // ---- for sessions ----
   runtime::EventLoop& loop() { return loop_; }
@@ -109,6 +116,16 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   ResourceRoutes& resource_routes() { return resource_routes_; }
   const CursorCodec& cursors() const { return cursors_; }
   BackendRewriter rewriter(std::size_t backend) const { return {uris_, tasks_, backend}; }
+  // The policy for requests arriving now.
+  const std::shared_ptr<const PolicySnapshot>& policy() const { return policy_; }
+  policy::BucketStore& buckets() { return *buckets_; }
+  // Whether a decision of this kind ("allow", "deny", "rate_limited") is recorded: there is an
+  // audit sink, and allows only with [audit] include_allowed.
+  bool audits(std::string_view decision) const;
+  void audit(const policy::AuditRecord& record);
+  // The headers of `all` that `backend` may receive (its forward_headers, any case).
+  upstream::ForwardedHeaders forwarded_headers(std::size_t backend,
+                                               const upstream::ForwardedHeaders& all) const;
 
   // Runs `ready` once discovery has settled (every backend answered or failed, or the wait
   // expired); at once when it has.
@@ -121,9 +138,11 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   bool may_offer(std::size_t backend, const char* capability) const;
   // The shared Upstream of a shared backend.
   std::shared_ptr<Upstream> shared_upstream(std::size_t backend) const;
+  // `handshake_headers`: the forwarded headers of the client request that made it.
   std::shared_ptr<Upstream> make_upstream(std::size_t backend, Upstream::Role role,
                                           std::weak_ptr<SessionImpl> session,
-                                          nlohmann::json initialize_params);
+                                          nlohmann::json initialize_params,
+                                          upstream::ForwardedHeaders handshake_headers = {});
   // Closes an Upstream's Client and keeps the Upstream alive until the Client is done.
   void retire(std::shared_ptr<Upstream> upstream);
   std::optional<std::pair<std::size_t, std::string>> resolve_uri(std::string_view uri) const;
@@ -202,6 +221,9 @@ class GatewayCore final : public Gateway, public std::enable_shared_from_this<Ga
   ResourceRoutes resource_routes_;
   CursorCodec cursors_;
   std::vector<Backend> backends_;
+  std::vector<std::set<std::string>> forward_names_;  // per backend, lower case
+  std::shared_ptr<const PolicySnapshot> policy_;
+  std::shared_ptr<policy::BucketStore> buckets_;
 
   bool started_ = false;
   bool discovered_ = false;
@@ -267,11 +289,29 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
     mcp::Message request;
     std::shared_ptr<server::ResponseStream> stream;
     server::RequestContext context;
+    std::shared_ptr<const PolicySnapshot> policy;  // the one in force when it arrived
+  };
+  // The gateway's own answer to a name or method it does not know; a denial gets the same.
+  struct Unknown {
+    std::int64_t code = 0;
+    std::string message;
   };
 
   void handle_initialize(mcp::Message request, std::shared_ptr<server::ResponseStream> stream);
   void answer_initialize();
-  void dispatch(mcp::Message request, std::shared_ptr<server::ResponseStream> stream);
+  void dispatch(mcp::Message request, std::shared_ptr<server::ResponseStream> stream,
+                const server::RequestContext& context,
+                std::shared_ptr<const PolicySnapshot> policy);
+  // Authorization and then rate limits for `target`, with the request's principal and policy
+  // snapshot; the decision is audited. A denial is answered with `denial`, a rate limit with
+  // kRateLimitedError. True when the request may go on.
+  bool authorize(const std::shared_ptr<PendingRequest>& pending, const policy::Target& target,
+                 const Unknown& denial);
+  // Whether a list item that `method` would use is visible to the request's principal.
+  bool visible(const std::shared_ptr<PendingRequest>& pending, std::size_t backend,
+               const char* method, policy::TargetKind kind, const std::string& name) const;
+  void record(const std::shared_ptr<PendingRequest>& pending, const policy::Target& target,
+              const char* decision, const std::string& rule);
   void route_by_name(NameKind kind, mcp::Message request,
                      const std::shared_ptr<PendingRequest>& pending);
   void route_by_uri(mcp::Message request, const std::shared_ptr<PendingRequest>& pending);
@@ -291,7 +331,8 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
   // The Upstream that carries this session's traffic to `backend` (created on first use), or
   // null with the reason in `error` when there is none.
   std::shared_ptr<Upstream> upstream_for(std::size_t backend, mcp::Message& error,
-                                         const mcp::RequestId& id);
+                                         const mcp::RequestId& id,
+                                         const upstream::ForwardedHeaders& headers);
   // Sends `request` to `backend` for `pending`; `done` gets the response (ids restored).
   // Returns false (and `done` is not called) when the backend cannot be reached; `error` then
   // holds the error response.
@@ -303,6 +344,10 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
                const std::shared_ptr<PendingRequest>& pending);
   void finish(const std::shared_ptr<PendingRequest>& pending, mcp::Message response);
   void fail(const std::shared_ptr<PendingRequest>& pending, std::int64_t code, std::string message);
+  void fail(const std::shared_ptr<PendingRequest>& pending, const Unknown& unknown);
+  // finish() through ResponseStream::refuse (HTTP status and Retry-After where possible).
+  void refuse(const std::shared_ptr<PendingRequest>& pending, mcp::Message response,
+              const server::ResponseStream::Refusal& refusal);
   void cancel_pending(const std::shared_ptr<PendingRequest>& pending, const std::string& reason,
                       bool abandon);
   void release(const std::shared_ptr<PendingRequest>& pending);

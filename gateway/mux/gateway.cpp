@@ -2,6 +2,9 @@
 // of backend-to-client traffic to the right session and stream, shutdown.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "gateway/mux/capabilities.hpp"
 #include "gateway/mux/core.hpp"
 #include "gateway/mux/text.hpp"
@@ -20,6 +23,50 @@ std::vector<std::string> backend_names_of(const config::Config& config) {
     names.push_back(backend.name);
   }
   return names;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<std::set<std::string>> forward_names_of(const config::Config& config) {
+  std::vector<std::set<std::string>> out;
+  out.reserve(config.backends.size());
+  for (const auto& backend : config.backends) {
+    std::set<std::string> names;
+    for (const auto& name : backend.forward_headers) {
+      names.insert(lower(name));
+    }
+    out.push_back(std::move(names));
+  }
+  return out;
+}
+
+// The configuration's own policy (generation 0). The loader always compiles one; a
+// configuration built in code gets its policy_spec compiled here, and one that does not compile
+// denies everything rather than nothing.
+std::shared_ptr<const PolicySnapshot> initial_policy(const config::Config& config,
+                                                     const std::vector<std::string>& backends) {
+  auto snapshot = std::make_shared<PolicySnapshot>();
+  snapshot->policy = config.policy;
+  snapshot->rate_limits = config.rate_limits;
+  if (!snapshot->policy) {
+    policy::CompileContext context;
+    context.backends_known = true;
+    context.backends = backends;
+    context.separator = config.server.separator;
+    config::Diagnostics diagnostics;
+    snapshot->policy = policy::compile(config.policy_spec, context, diagnostics);
+    if (!snapshot->policy) {
+      spdlog::error("mux: the configured policy does not compile; every request is denied");
+      config::Diagnostics ignored;
+      snapshot->policy = policy::compile(policy::PolicySpec{}, policy::CompileContext{}, ignored);
+    }
+  }
+  return snapshot;
 }
 
 bool is_list_changed(std::string_view method) {
@@ -68,7 +115,13 @@ GatewayCore::GatewayCore(runtime::EventLoop& loop, std::shared_ptr<const config:
       uris_(backend_names_, prefixing_applies(config_->server.prefix, backend_names_.size())),
       tasks_(backend_names_, config_->server.separator),
       resource_routes_(options_.max_resource_routes),
-      cursors_(backend_names_) {
+      cursors_(backend_names_),
+      forward_names_(forward_names_of(*config_)),
+      policy_(initial_policy(*config_, backend_names_)),
+      buckets_(options_.buckets) {
+  if (!buckets_) {
+    buckets_ = policy::make_memory_bucket_store(config_->server.max_rate_limit_buckets);
+  }
   backends_.resize(config_->backends.size());
   for (std::size_t index = 0; index < backends_.size(); ++index) {
     backends_[index].config = &config_->backends[index];
@@ -109,12 +162,14 @@ nlohmann::json GatewayCore::upstream_initialize_params(Upstream::Role role) cons
 
 std::shared_ptr<Upstream> GatewayCore::make_upstream(std::size_t backend, Upstream::Role role,
                                                      std::weak_ptr<SessionImpl> session,
-                                                     nlohmann::json initialize_params) {
+                                                     nlohmann::json initialize_params,
+                                                     upstream::ForwardedHeaders handshake_headers) {
   auto upstream = std::make_shared<Upstream>(*this, backend, role, std::move(session));
   const auto& config = *backends_[backend].config;
   upstream::ClientOptions options;
   options.backend_name = config.name;
   options.initialize_params = std::move(initialize_params);
+  options.handshake_headers = std::move(handshake_headers);
   options.request_timeout = config.timeout;
   options.restart = true;
   options.backoff.initial = config.restart_backoff;
@@ -219,6 +274,41 @@ nlohmann::json GatewayCore::initialize_result(const std::string& protocol_versio
       {"serverInfo", {{"name", options_.server_name}, {"version", options_.server_version}}}};
   if (auto text = merge_instructions(instructions, backends_.size() > 1)) {
     out["instructions"] = std::move(*text);
+  }
+  return out;
+}
+
+void GatewayCore::set_policy(std::shared_ptr<const PolicySnapshot> snapshot) {
+  if (!snapshot || !snapshot->policy) {
+    spdlog::error("mux: a policy snapshot without a policy was refused; generation {} stays",
+                  policy_->generation);
+    return;
+  }
+  policy_ = std::move(snapshot);
+  spdlog::info("mux: policy generation {} is in force for new requests", policy_->generation);
+}
+
+bool GatewayCore::audits(std::string_view decision) const {
+  return options_.audit != nullptr && (decision != "allow" || config_->audit.include_allowed);
+}
+
+void GatewayCore::audit(const policy::AuditRecord& record) {
+  if (audits(record.decision)) {
+    options_.audit->record(record);
+  }
+}
+
+upstream::ForwardedHeaders GatewayCore::forwarded_headers(
+    std::size_t backend, const upstream::ForwardedHeaders& all) const {
+  upstream::ForwardedHeaders out;
+  const auto& allowed = forward_names_[backend];
+  if (allowed.empty()) {
+    return out;
+  }
+  for (const auto& [name, value] : all) {
+    if (allowed.count(lower(name)) != 0) {
+      out.emplace_back(name, value);
+    }
   }
   return out;
 }

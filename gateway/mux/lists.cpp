@@ -160,6 +160,27 @@ void SessionImpl::complete_list(const std::shared_ptr<PendingRequest>& pending, 
   const bool learn_routes = !core_->uris().rewriting() && count > 1;
   const bool names = method == "tools/list" || method == "prompts/list";
   const auto kind = method == "tools/list" ? NameKind::tool : NameKind::prompt;
+  // Each item is shown only to a principal the policy lets use it: decided afresh for every
+  // answer, so a list that changed can never be served unfiltered.
+  const char* use_method = nullptr;  // the method that uses an item; null: not filtered
+  const char* use_key = nullptr;     // the item member that names it
+  auto use_kind = policy::TargetKind::resource;
+  if (method == "tools/list") {
+    use_method = "tools/call";
+    use_key = "name";
+    use_kind = policy::TargetKind::tool;
+  } else if (method == "prompts/list") {
+    use_method = "prompts/get";
+    use_key = "name";
+    use_kind = policy::TargetKind::prompt;
+  } else if (method == "resources/list") {
+    use_method = "resources/read";
+    use_key = "uri";
+  } else if (method == "resources/templates/list") {
+    use_method = "resources/read";
+    use_key = "uriTemplate";
+  }
+  std::size_t hidden = 0;
 
   if (names) {
     // Names that need no change claim theirs first, so that one sanitised into the same name
@@ -222,13 +243,22 @@ void SessionImpl::complete_list(const std::shared_ptr<PendingRequest>& pending, 
     }
     const auto rewriter = core_->rewriter(backend);
     for (auto& item : *list) {
+      const auto hide = [&](const nlohmann::json& item_name) {
+        if (use_method == nullptr || visible(pending, backend, use_method, use_kind,
+                                             item_name.get_ref<const std::string&>())) {
+          return false;
+        }
+        ++hidden;
+        return true;
+      };
       if (names) {
         const auto original = item.is_object() ? item.find("name") : item.end();
         if (!item.is_object() || original == item.end() || !original->is_string()) {
           continue;
         }
+        // Exposed even when hidden: an exposed name is the same for every principal.
         auto exposed = core_->names().expose(kind, backend, original->get<std::string>());
-        if (!exposed) {
+        if (!exposed || hide(*original)) {
           continue;
         }
         *original = std::move(*exposed);
@@ -241,6 +271,12 @@ void SessionImpl::complete_list(const std::shared_ptr<PendingRequest>& pending, 
           if (const auto uri = item.find("uriTemplate");
               method == "resources/templates/list" && uri != item.end() && uri->is_string()) {
             core_->resource_routes().learn_template(uri->get<std::string>(), backend);
+          }
+        }
+        if (use_key != nullptr) {
+          const auto key = item.is_object() ? item.find(use_key) : item.end();
+          if (!item.is_object() || key == item.end() || !key->is_string() || hide(*key)) {
+            continue;
           }
         }
         if (!rewriter.list_item(method, item)) {
@@ -262,6 +298,9 @@ void SessionImpl::complete_list(const std::shared_ptr<PendingRequest>& pending, 
         }
       }
     }
+  }
+  if (hidden != 0) {
+    spdlog::debug("mux: session {}: {} items of {} hidden by the policy", serial_, hidden, method);
   }
   nlohmann::json out = nlohmann::json::object();
   out[field] = std::move(items);

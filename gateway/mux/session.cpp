@@ -2,6 +2,9 @@
 // owning backend, client notifications and the client's answers to backend requests.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "gateway/mux/capabilities.hpp"
 #include "gateway/mux/core.hpp"
 #include "gateway/mux/text.hpp"
@@ -16,6 +19,18 @@ constexpr std::size_t kMaxNameInError = 256;
 
 std::string shown(std::string_view text) {
   return std::string(utf8_prefix(text, kMaxNameInError));
+}
+
+// The principal of a request that names none (stdio, front ends without authentication).
+const std::shared_ptr<const policy::Principal>& anonymous() {
+  static const auto principal = std::make_shared<const policy::Principal>();
+  return principal;
+}
+
+bool routed_by_target(std::string_view method) {
+  return method == "tools/call" || method == "prompts/get" || method == "resources/read" ||
+         method == "resources/subscribe" || method == "resources/unsubscribe" ||
+         method == "completion/complete";
 }
 
 nlohmann::json& params_object(mcp::Message& message) {
@@ -75,10 +90,10 @@ void SessionImpl::handle_request(mcp::Message request,
                                               "Too many requests in flight on this session"));
       return;
     }
-    deferred_.push_back({std::move(request), std::move(stream), context});
+    deferred_.push_back({std::move(request), std::move(stream), context, core_->policy()});
     return;
   }
-  dispatch(std::move(request), std::move(stream));
+  dispatch(std::move(request), std::move(stream), context, core_->policy());
 }
 
 void SessionImpl::handle_initialize(mcp::Message request,
@@ -122,7 +137,8 @@ void SessionImpl::answer_initialize() {
     if (closed_) {
       item.stream->abandon();
     } else {
-      dispatch(std::move(item.request), std::move(item.stream));
+      dispatch(std::move(item.request), std::move(item.stream), item.context,
+               std::move(item.policy));
     }
   }
 }
@@ -142,7 +158,9 @@ nlohmann::json SessionImpl::upstream_initialize_params() const {
   return params;
 }
 
-void SessionImpl::dispatch(mcp::Message request, std::shared_ptr<server::ResponseStream> stream) {
+void SessionImpl::dispatch(mcp::Message request, std::shared_ptr<server::ResponseStream> stream,
+                           const server::RequestContext& context,
+                           std::shared_ptr<const PolicySnapshot> policy) {
   const auto id = *request.id;
   if (pending_.size() >= core_->config().server.max_requests_per_session) {
     stream->finish(mcp::make_error_response(id, upstream::gateway_error::backend_overloaded,
@@ -155,8 +173,20 @@ void SessionImpl::dispatch(mcp::Message request, std::shared_ptr<server::Respons
     return;
   }
   auto pending = std::make_shared<PendingRequest>(id, request.method, std::move(stream));
+  pending->policy = std::move(policy);
+  pending->principal = context.principal ? context.principal : anonymous();
+  pending->principal_key = context.principal_key;
+  pending->headers = context.headers;
   pending_.emplace(id, pending);
   const auto& method = pending->method;
+  const Unknown unknown_method{mcp::error_code::method_not_found,
+                               "Method not found: " + shown(method)};
+  // Routed methods are decided once their target is known (route_*); everything else here.
+  if (!routed_by_target(method) &&
+      !authorize(pending, policy::Target{method, {}, policy::TargetKind::other, {}},
+                 unknown_method)) {
+    return;
+  }
   if (method == "tools/list" || method == "prompts/list" || method == "resources/list" ||
       method == "resources/templates/list" || method == "tasks/list") {
     list(std::move(request), pending);
@@ -176,8 +206,75 @@ void SessionImpl::dispatch(mcp::Message request, std::shared_ptr<server::Respons
   } else if (core_->backend_count() == 1) {
     forward(0, std::move(request), pending);
   } else {
-    fail(pending, mcp::error_code::method_not_found, "Method not found: " + shown(method));
+    fail(pending, unknown_method);
   }
+}
+
+bool SessionImpl::authorize(const std::shared_ptr<PendingRequest>& pending,
+                            const policy::Target& target, const Unknown& denial) {
+  const auto& snapshot = *pending->policy;
+  const auto decision = snapshot.policy->decide(*pending->principal, target);
+  if (decision.effect != policy::Effect::allow) {
+    record(pending, target, "deny", decision.rule_id);
+    spdlog::debug("mux: session {}: {} denied ({})", serial_, printable(target.method, 64),
+                  decision.by_default() ? std::string("the default") : decision.rule_id);
+    fail(pending, denial);
+    return false;
+  }
+  if (snapshot.rate_limits) {
+    const std::string_view tool =
+        target.kind == policy::TargetKind::tool && target.method == "tools/call"
+            ? std::string_view(target.name)
+            : std::string_view();
+    const policy::RateTarget rate{target.method, target.backend, tool};
+    const auto verdict = snapshot.rate_limits->check(*pending->principal, pending->principal_key,
+                                                     rate, core_->buckets(), core_->loop().now());
+    if (!verdict.allowed) {
+      record(pending, target, "rate_limited", verdict.limit_id);
+      const std::int64_t wait_ms = std::max<std::int64_t>(0, verdict.retry_after.count());
+      // Retry-After has whole seconds: rounded up, so a client that obeys it gets a token.
+      const std::int64_t wait_seconds = std::max<std::int64_t>(1, (wait_ms + 999) / 1000);
+      nlohmann::json data = {{"retryAfterMs", wait_ms}, {"limit", verdict.limit_id}};
+      refuse(pending,
+             mcp::make_error_response(pending->client_id, kRateLimitedError, "Rate limit exceeded",
+                                      std::move(data)),
+             server::ResponseStream::Refusal{429, std::chrono::seconds(wait_seconds)});
+      return false;
+    }
+  }
+  record(pending, target, "allow", decision.rule_id);
+  return true;
+}
+
+bool SessionImpl::visible(const std::shared_ptr<PendingRequest>& pending, std::size_t backend,
+                          const char* method, policy::TargetKind kind,
+                          const std::string& name) const {
+  const policy::Target target{method, core_->backend_name(backend), kind, name};
+  return pending->policy->policy->decide(*pending->principal, target).effect ==
+         policy::Effect::allow;
+}
+
+void SessionImpl::record(const std::shared_ptr<PendingRequest>& pending,
+                         const policy::Target& target, const char* decision,
+                         const std::string& rule) {
+  if (!core_->audits(decision)) {
+    return;
+  }
+  policy::AuditRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.session = opening_.session_id;
+  record.principal_key = pending->principal_key;
+  record.subject = pending->principal->subject;
+  record.api_key = pending->principal->api_key;
+  record.cert_subject = pending->principal->cert_subject;
+  record.method = target.method;
+  record.backend = target.backend;
+  record.kind = target.kind;
+  record.name = target.name;
+  record.decision = decision;
+  record.rule = rule;
+  record.policy_generation = pending->policy->generation;
+  core_->audit(record);
 }
 
 void SessionImpl::route_by_name(NameKind kind, mcp::Message request,
@@ -187,11 +284,21 @@ void SessionImpl::route_by_name(NameKind kind, mcp::Message request,
     fail(pending, key.error().code(), key.error().message);
     return;
   }
+  const Unknown unknown{
+      mcp::error_code::invalid_params,
+      std::string(kind == NameKind::tool ? "Unknown tool: " : "Unknown prompt: ") +
+          shown(key->value)};
   const auto target = core_->names().resolve(kind, key->value);
   if (!target) {
-    fail(pending, mcp::error_code::invalid_params,
-         std::string(kind == NameKind::tool ? "Unknown tool: " : "Unknown prompt: ") +
-             shown(key->value));
+    fail(pending, unknown);
+    return;
+  }
+  if (!authorize(pending,
+                 policy::Target{
+                     pending->method, core_->backend_name(target->backend),
+                     kind == NameKind::tool ? policy::TargetKind::tool : policy::TargetKind::prompt,
+                     target->original},
+                 unknown)) {
     return;
   }
   params_object(request)["name"] = target->original;
@@ -205,9 +312,17 @@ void SessionImpl::route_by_uri(mcp::Message request,
     fail(pending, key.error().code(), key.error().message);
     return;
   }
+  const Unknown unknown{mcp::error_code::resource_not_found,
+                        "Resource not found: " + shown(key->value)};
   const auto target = core_->resolve_uri(key->value);
   if (!target) {
-    fail(pending, mcp::error_code::resource_not_found, "Resource not found: " + shown(key->value));
+    fail(pending, unknown);
+    return;
+  }
+  if (!authorize(pending,
+                 policy::Target{pending->method, core_->backend_name(target->first),
+                                policy::TargetKind::resource, target->second},
+                 unknown)) {
     return;
   }
   if (pending->method == "resources/subscribe" && subscriptions_.size() < kMaxSubscriptions) {
@@ -228,18 +343,32 @@ void SessionImpl::route_completion(mcp::Message request,
   }
   auto& ref = params_object(request)["ref"];
   if (key->ref_type == mcp::RefType::prompt) {
+    const Unknown unknown{mcp::error_code::invalid_params, "Unknown prompt: " + shown(key->value)};
     const auto target = core_->names().resolve(NameKind::prompt, key->value);
     if (!target) {
-      fail(pending, mcp::error_code::invalid_params, "Unknown prompt: " + shown(key->value));
+      fail(pending, unknown);
+      return;
+    }
+    if (!authorize(pending,
+                   policy::Target{pending->method, core_->backend_name(target->backend),
+                                  policy::TargetKind::prompt, target->original},
+                   unknown)) {
       return;
     }
     ref["name"] = target->original;
     forward(target->backend, std::move(request), pending);
     return;
   }
+  const Unknown unknown{mcp::error_code::invalid_params, "Unknown resource: " + shown(key->value)};
   const auto target = core_->resolve_uri(key->value);
   if (!target) {
-    fail(pending, mcp::error_code::invalid_params, "Unknown resource: " + shown(key->value));
+    fail(pending, unknown);
+    return;
+  }
+  if (!authorize(pending,
+                 policy::Target{pending->method, core_->backend_name(target->first),
+                                policy::TargetKind::resource, target->second},
+                 unknown)) {
     return;
   }
   ref["uri"] = target->second;
@@ -264,7 +393,8 @@ void SessionImpl::route_task(mcp::Message request, const std::shared_ptr<Pending
 // ---- calls to backends ----
 
 std::shared_ptr<Upstream> SessionImpl::upstream_for(std::size_t backend, mcp::Message& error,
-                                                    const mcp::RequestId& id) {
+                                                    const mcp::RequestId& id,
+                                                    const upstream::ForwardedHeaders& headers) {
   const auto unavailable = [&](std::string why) {
     error =
         mcp::make_error_response(id, upstream::gateway_error::backend_unavailable, std::move(why));
@@ -283,8 +413,9 @@ std::shared_ptr<Upstream> SessionImpl::upstream_for(std::size_t backend, mcp::Me
       if (!core_->available(backend)) {
         return unavailable("Backend '" + name + "' is unavailable");
       }
+      // Its handshake carries the headers of the request that made it.
       upstream = core_->make_upstream(backend, Upstream::Role::session, weak_from_this(),
-                                      upstream_initialize_params());
+                                      upstream_initialize_params(), headers);
       upstreams_[backend] = upstream;
       if (upstream->client) {
         upstream->client->start();
@@ -303,14 +434,16 @@ std::shared_ptr<Upstream> SessionImpl::upstream_for(std::size_t backend, mcp::Me
 bool SessionImpl::call(std::size_t backend, mcp::Message request,
                        const std::shared_ptr<PendingRequest>& pending,
                        std::function<void(mcp::Message)> done, mcp::Message& error) {
-  auto upstream = upstream_for(backend, error, pending->client_id);
+  const auto headers = core_->forwarded_headers(backend, pending->headers);
+  auto upstream = upstream_for(backend, error, pending->client_id, headers);
   if (!upstream) {
     return false;
   }
   auto state = std::make_shared<CallState>();
   std::weak_ptr<GatewayCore> core = core_;
-  const auto id = upstream->client->call(
-      std::move(request), [state, core, done = std::move(done)](mcp::Message response) {
+  const auto id = upstream->client->call_with_headers(
+      std::move(request),
+      [state, core, done = std::move(done)](mcp::Message response) {
         if (state->done) {
           return;
         }
@@ -321,7 +454,8 @@ bool SessionImpl::call(std::size_t backend, mcp::Message request,
           }
         }
         done(std::move(response));
-      });
+      },
+      headers);
   if (!state->done) {
     state->id = id;
     core_->remember_call(id, *upstream, serial_, weak_from_this(), pending);
@@ -388,6 +522,21 @@ void SessionImpl::finish(const std::shared_ptr<PendingRequest>& pending, mcp::Me
 void SessionImpl::fail(const std::shared_ptr<PendingRequest>& pending, std::int64_t code,
                        std::string message) {
   finish(pending, mcp::make_error_response(pending->client_id, code, std::move(message)));
+}
+
+void SessionImpl::fail(const std::shared_ptr<PendingRequest>& pending, const Unknown& unknown) {
+  fail(pending, unknown.code, unknown.message);
+}
+
+void SessionImpl::refuse(const std::shared_ptr<PendingRequest>& pending, mcp::Message response,
+                         const server::ResponseStream::Refusal& refusal) {
+  if (pending->finished) {
+    return;
+  }
+  pending->finished = true;
+  response.id = pending->client_id;
+  release(pending);
+  pending->stream->refuse(std::move(response), refusal);
 }
 
 void SessionImpl::release(const std::shared_ptr<PendingRequest>& pending) {

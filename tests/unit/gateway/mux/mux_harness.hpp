@@ -1,6 +1,7 @@
 // Test harness for the multiplexer: fake upstream Clients that record what the gateway sends
-// and let a test answer, fake front-end streams and channels, and a fixture that builds a
-// gateway on a ManualEventLoop.
+// and let a test answer, fake front-end streams and channels, a fake audit sink, and a fixture
+// that builds a gateway on a ManualEventLoop (with a policy that allows everything unless the
+// test writes rules).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +21,9 @@
 
 #include "gateway/config/config.hpp"
 #include "gateway/mux/gateway.hpp"
+#include "gateway/policy/audit.hpp"
+#include "gateway/policy/policy.hpp"
+#include "gateway/policy/rate_limit.hpp"
 #include "gateway/runtime/manual_loop.hpp"
 #include "gateway/server/service.hpp"
 #include "gateway/upstream/client.hpp"
@@ -38,6 +42,10 @@ class FakeStream final : public server::ResponseStream {
   }
   void abandon() override { ++abandons; }
   void disconnect() override {}
+  void refuse(mcp::Message message, const Refusal& how) override {
+    refusal = how;
+    finish(std::move(message));
+  }
 
   bool done() const { return response.has_value() || abandons > 0; }
   bool ok() const { return response && response->kind == mcp::MessageKind::success_response; }
@@ -47,6 +55,7 @@ class FakeStream final : public server::ResponseStream {
 
   std::vector<mcp::Message> sent;
   std::optional<mcp::Message> response;
+  std::optional<Refusal> refusal;  // set when finished through refuse()
   int finishes = 0;
   int abandons = 0;
 };
@@ -76,6 +85,7 @@ class FakeClient final : public upstream::Client {
     bool answered = false;
     bool cancelled = false;
     std::string cancel_reason;
+    upstream::ForwardedHeaders headers;  // what call_with_headers was given
 
     const json& params() const {
       static const json kNull;
@@ -96,6 +106,10 @@ class FakeClient final : public upstream::Client {
 
   void start() override { ++starts; }
   upstream::CallId call(mcp::Message request, std::function<void(mcp::Message)> done) override {
+    return call_with_headers(std::move(request), std::move(done), {});
+  }
+  upstream::CallId call_with_headers(mcp::Message request, std::function<void(mcp::Message)> done,
+                                     const upstream::ForwardedHeaders& headers) override {
     const auto id = registry_.next_call++;
     if (refuse_calls) {
       // Like a Client that is down: the error comes at once, inside call().
@@ -107,6 +121,7 @@ class FakeClient final : public upstream::Client {
     recorded.id = id;
     recorded.request = std::move(request);
     recorded.done = std::move(done);
+    recorded.headers = headers;
     calls.push_back(std::move(recorded));
     return id;
   }
@@ -235,10 +250,20 @@ class WarningCounter {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
+// Collects the audit records.
+class FakeAuditSink final : public policy::AuditSink {
+ public:
+  void record(const policy::AuditRecord& record) override { records.push_back(record); }
+  std::uint64_t dropped() const noexcept override { return 0; }
+  void flush() override {}
+  std::vector<policy::AuditRecord> records;
+};
+
 struct BackendSpec {
   std::string name;
   config::SessionMode mode = config::SessionMode::per_session;
   bool fail_closed = false;
+  std::vector<std::string> forward_headers = {};
 };
 
 inline json capabilities_all() {
@@ -270,26 +295,72 @@ inline json client_initialize_params(const std::string& version = "2025-11-25") 
           {"clientInfo", {{"name", "test-client"}, {"version", "9.9"}}}};
 }
 
-// One client session with its channel.
+// One client session with its channel. `context` goes with every request it sends (the
+// principal and forwarded headers a front end would fill in); anonymous by default.
 struct ClientSession {
   std::shared_ptr<server::Session> session;
   std::shared_ptr<FakeChannel> channel;
+  server::RequestContext context;
 
   std::shared_ptr<FakeStream> request(mcp::RequestId id, const std::string& method,
                                       std::optional<json> params = std::nullopt) {
     auto stream = std::make_shared<FakeStream>();
     session->handle_request(mcp::make_request(std::move(id), method, std::move(params)), stream,
-                            server::RequestContext{});
+                            context);
     return stream;
   }
   void notify(const std::string& method, std::optional<json> params = std::nullopt) {
-    session->handle_notification(mcp::make_notification(method, std::move(params)),
-                                 server::RequestContext{});
+    session->handle_notification(mcp::make_notification(method, std::move(params)), context);
+  }
+  // The request context of an authenticated principal.
+  void authenticate(const std::string& subject, json claims = json::object()) {
+    auto principal = std::make_shared<policy::Principal>();
+    principal->authenticated = true;
+    principal->subject = subject;
+    principal->claims = std::move(claims);
+    context.principal = std::move(principal);
+    context.principal_key = "sub:" + subject;
   }
 };
 
-class MuxTest : public ::testing::Test {
- protected:
+// A pattern list for a policy written in a test.
+inline policy::PatternListSpec patterns(std::vector<std::string> texts) {
+  policy::PatternListSpec list;
+  list.present = true;
+  for (auto& text : texts) {
+    list.patterns.push_back({std::move(text), {}});
+  }
+  return list;
+}
+
+// A rule for `policy_spec.rules`; fill in what it matches.
+inline policy::RuleSpec rule(std::string id, policy::Effect effect) {
+  policy::RuleSpec spec;
+  spec.id = std::move(id);
+  spec.effect = effect;
+  return spec;
+}
+
+// Everything one gateway under test needs; MuxTest is one, a test may build a second.
+class MuxWorld {
+ public:
+  MuxWorld() { policy_spec.default_effect = policy::Effect::allow; }
+
+  // Compiles `spec` the way the loader does for this world's backends.
+  std::shared_ptr<const policy::CompiledPolicy> compile_policy(const policy::PolicySpec& spec,
+                                                               std::vector<std::string> backends) {
+    policy::CompileContext context;
+    context.backends_known = true;
+    context.backends = std::move(backends);
+    config::Diagnostics diagnostics;
+    auto compiled = policy::compile(spec, context, diagnostics);
+    for (const auto& diagnostic : diagnostics.items()) {
+      EXPECT_NE(diagnostic.severity, config::Severity::error) << diagnostic.message;
+    }
+    EXPECT_TRUE(compiled) << "the test policy does not compile";
+    return compiled;
+  }
+
   // Builds the gateway (not started).
   void build(std::vector<BackendSpec> specs,
              config::PrefixMode prefix = config::PrefixMode::automatic,
@@ -301,9 +372,18 @@ class MuxTest : public ::testing::Test {
       backend.name = spec.name;
       backend.session_mode = spec.mode;
       backend.fail_closed = spec.fail_closed;
+      backend.forward_headers = spec.forward_headers;
       backend.timeout = std::chrono::milliseconds(60000);
       config->backends.push_back(std::move(backend));
     }
+    std::vector<std::string> names;
+    for (const auto& spec : specs) {
+      names.push_back(spec.name);
+    }
+    config->policy_spec = policy_spec;
+    config->policy = compile_policy(policy_spec, names);
+    config->rate_limits = rate_limits;
+    config->audit = audit;
     registry.clients.assign(specs.size(), {});
     config_ = config;
     gateway = make_gateway(
@@ -321,8 +401,9 @@ class MuxTest : public ::testing::Test {
   // Builds, starts and makes every backend ready with `capabilities`.
   void start_ready(std::vector<BackendSpec> specs,
                    config::PrefixMode prefix = config::PrefixMode::automatic,
-                   json capabilities = capabilities_all()) {
-    build(std::move(specs), prefix);
+                   json capabilities = capabilities_all(),
+                   GatewayOptions options = GatewayOptions{}) {
+    build(std::move(specs), prefix, std::move(options));
     gateway->start();
     for (std::size_t index = 0; index < registry.clients.size(); ++index) {
       discovery(index).ready(
@@ -339,14 +420,15 @@ class MuxTest : public ::testing::Test {
   }
 
   // A session that has not sent initialize yet.
-  ClientSession connect() {
-    ClientSession client{nullptr, std::make_shared<FakeChannel>()};
+  ClientSession connect(server::RequestContext context = {}) {
+    ClientSession client{nullptr, std::make_shared<FakeChannel>(), std::move(context)};
     client.session = gateway->open_session(client.channel, {"streamable_http", "sid", "peer"});
     return client;
   }
 
-  ClientSession open(json params = client_initialize_params()) {
-    auto client = connect();
+  ClientSession open(json params = client_initialize_params(),
+                     server::RequestContext context = {}) {
+    auto client = connect(std::move(context));
     auto stream = client.request(0, "initialize", std::move(params));
     loop.run_ready();
     EXPECT_TRUE(stream->ok()) << "initialize was not answered";
@@ -368,10 +450,16 @@ class MuxTest : public ::testing::Test {
 
   runtime::ManualEventLoop loop;
   FakeRegistry registry;
+  // What build() puts into the configuration: allow everything unless a test says otherwise.
+  policy::PolicySpec policy_spec;
+  std::shared_ptr<const policy::RateLimits> rate_limits;
+  config::AuditConfig audit;
   std::shared_ptr<Gateway> gateway;
   std::shared_ptr<const config::Config> config_;
   json last_initialize;
 };
+
+class MuxTest : public ::testing::Test, public MuxWorld {};
 
 inline mcp::Message request_message(mcp::RequestId id, const std::string& method,
                                     std::optional<json> params = std::nullopt) {
