@@ -1063,7 +1063,6 @@ void Loader::read_jwt(TableReader& jwt, FileState& file) {
     }
   };
   needs_url("jwks_refresh", "only key sets fetched over HTTPS are refreshed");
-  needs_url("jwks_min_refresh", "only key sets fetched over HTTPS are refreshed");
   needs_url("jwks_ca_file", "it verifies the certificate of the key server");
   const auto positive_duration = [&](std::string_view key, std::chrono::milliseconds& target) {
     if (const auto value = jwt.duration(key)) {
