@@ -227,12 +227,7 @@ class Core : public std::enable_shared_from_this<Core> {
         authorization_servers_.push_back(source.issuer);
       }
     }
-    for (const auto& key : auth.api_keys) {
-      auto principal = std::make_shared<policy::Principal>();
-      principal->authenticated = true;
-      principal->api_key = key.name;
-      key_principals_.emplace(key.name, std::move(principal));
-    }
+    set_api_keys(auth.api_keys);
     if (!resource_.empty()) {
       fixed_metadata_url_ = metadata_url_for(resource_);
     }
@@ -264,6 +259,15 @@ class Core : public std::enable_shared_from_this<Core> {
       source.refreshing = false;  // a cancelled fetch may never call back
     }
     refuse_waiting("the authenticator stopped");
+  }
+
+  void reload(const config::AuthConfig& auth) {
+    set_api_keys(auth.api_keys);
+    for (auto& source : sources_) {
+      if (source.keys) {
+        source.keys->on_reload();
+      }
+    }
   }
 
   void authenticate(const Credentials& credentials, std::string_view host,
@@ -517,6 +521,18 @@ class Core : public std::enable_shared_from_this<Core> {
 
   runtime::EventLoop& loop_;
   AuthenticatorOptions options_;
+  void set_api_keys(const std::vector<config::ApiKeyConfig>& keys) {
+    api_keys_ = ApiKeyTable(keys);
+    key_principals_.clear();
+    for (const auto& key : keys) {
+      auto principal = std::make_shared<policy::Principal>();
+      principal->authenticated = true;
+      principal->api_key = key.name;
+      key_principals_.emplace(key.name, std::move(principal));
+    }
+    open_ = sources_.empty() && keys.empty() && allow_anonymous_;
+  }
+
   bool allow_anonymous_;
   std::vector<std::string> required_scopes_;
   std::string resource_;
@@ -546,6 +562,7 @@ class SourceAuthenticator final : public Authenticator {
   }
   void start() override { core_->start(); }
   void stop() override { core_->stop(); }
+  void reload(const config::AuthConfig& auth) override { core_->reload(auth); }
 
  private:
   std::shared_ptr<Core> core_;

@@ -99,6 +99,8 @@ class KeySource {
   virtual void refresh(std::function<void()> done) = 0;
   virtual void start() = 0;
   virtual void stop() = 0;
+  // SIGHUP: a file source reads its file again now; a URL source keeps its schedule.
+  virtual void on_reload() {}
 };
 
 struct AuthenticatorOptions {
@@ -127,6 +129,10 @@ class Authenticator {
   // Starts the key sources (fetches jwks_url); stop() cancels fetches and timers.
   virtual void start() = 0;
   virtual void stop() = 0;
+  // SIGHUP: the API keys are replaced by `auth.api_keys` (a key removed from the file stops
+  // working at once) and file key sets are read again. Everything else in [auth] needs a
+  // restart.
+  virtual void reload(const config::AuthConfig& auth) = 0;
 };
 
 // Key sources for jwks_url use the HTTPS client of gateway/upstream (system CAs or

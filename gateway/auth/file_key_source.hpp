@@ -26,6 +26,7 @@ class FileKeySource final : public KeySource {
   void refresh(std::function<void()> done) override;
   void start() override;
   void stop() override;
+  void on_reload() override { reload(); }
 
   // Reads the file now, whatever the time of the last read. True when a new key set is in use.
   bool reload();

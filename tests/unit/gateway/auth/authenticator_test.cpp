@@ -552,6 +552,35 @@ TEST_F(AuthenticatorTest, FileKeySourceRotation) {
   std::filesystem::remove(path);
 }
 
+TEST_F(AuthenticatorTest, ReloadReplacesApiKeysAndRereadsKeyFiles) {
+  const auto path = std::string(::testing::TempDir()) + "mcpgw-auth-reload.json";
+  const auto write = [&](const nlohmann::json& jwks) {
+    std::ofstream out(path, std::ios::trunc);
+    out << jwks.dump();
+  };
+  write(test::jwks_of({test::public_jwk(keys_.p256, "a")}));
+  config::JwtSourceConfig idp = auth_.jwt[0];
+  idp.jwks_file = path;
+  auto file_source = make_file_key_source(loop_, idp);
+  auth_.jwt = {idp};
+  authenticator_ = make_authenticator(loop_, auth_, {file_source}, {});
+  authenticator_->start();
+  Credentials key;
+  key.api_key = kApiKey;
+  ASSERT_TRUE(ask(key).result.ok);
+
+  // The key is revoked and the key set rotated; no time passes (jwks_min_refresh is irrelevant).
+  write(test::jwks_of({test::public_jwk(keys_.p256_other, "b")}));
+  auto revoked = auth_;
+  revoked.api_keys.clear();
+  authenticator_->reload(revoked);
+  const auto refused = ask(key);
+  EXPECT_FALSE(refused.result.ok);
+  EXPECT_EQ(refused.result.http_status, 401);
+  EXPECT_TRUE(ask(bearer(token("b", &keys_.p256_other))).result.ok);
+  std::filesystem::remove(path);
+}
+
 TEST_F(AuthenticatorTest, ResourceMetadataDerivedFromTheRequest) {
   auth_.required_scopes = {"mcp:read"};
   make();

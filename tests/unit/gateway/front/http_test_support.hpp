@@ -201,6 +201,7 @@ class FakeAuthenticator final : public auth::Authenticator {
   }
   void start() override {}
   void stop() override {}
+  void reload(const config::AuthConfig& /*auth*/) override {}
 
   // Completes every waiting decision.
   void release() {
