@@ -4,14 +4,17 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "gateway/auth/authenticator.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/config/values.hpp"
 #include "gateway/front/http_front.hpp"
@@ -19,6 +22,7 @@
 #include "gateway/lint/render.hpp"
 #include "gateway/mux/gateway.hpp"
 #include "gateway/runtime/asio_loop.hpp"
+#include "gateway/serve/audit_sink.hpp"
 #include "gateway/serve/logging.hpp"
 #include "gateway/upstream/client.hpp"
 #include "gateway/upstream/transport.hpp"
@@ -73,14 +77,29 @@ std::string url_host(const std::string& host) {
 // Owns everything that runs on the loop, and the order in which it stops.
 class Server {
  public:
-  Server(std::shared_ptr<const config::Config> config, const ServeOptions& options)
-      : config_(std::move(config)), options_(options), loop_(context_), signals_(context_) {}
+  Server(std::shared_ptr<const config::Config> config, const ServeOptions& options,
+         std::function<config::LoadResult()> reload)
+      : config_(std::move(config)),
+        options_(options),
+        reload_(std::move(reload)),
+        loop_(context_),
+        signals_(context_),
+        reload_signal_(context_) {}
 
   int run(std::ostream& out, std::ostream& err) {
     // Before anything is announced: a SIGTERM sent right after the "listening on" line must
     // be a clean shutdown, not the default action (asio queues it until wait_for_signal).
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
+    reload_signal_.add(SIGHUP);
+    if (config_->audit.enabled) {
+      std::string error;
+      audit_ = make_audit_sink(config_->audit, error);
+      if (!audit_) {
+        err << "mcpgw serve: [audit] sink " << config_->audit.sink << ": " << error << "\n";
+        return 1;
+      }
+    }
     upstream::TransportLimits limits;
     limits.max_line_bytes = config_->server.max_line_bytes;
     limits.max_sse_event_bytes = config_->server.max_sse_event_bytes;
@@ -90,12 +109,16 @@ class Server {
       backend_limits.shutdown_grace = backend.shutdown_grace;
       factories_.push_back(upstream::make_transport_factory(context_, backend, backend_limits));
     }
-    gateway_ = mux::make_gateway(loop_, config_,
-                                 [this](std::size_t index, upstream::ClientOptions client_options,
-                                        upstream::ClientEvents& events) {
-                                   return upstream::make_client(loop_, *factories_.at(index),
-                                                                std::move(client_options), events);
-                                 });
+    mux::GatewayOptions gateway_options;
+    gateway_options.audit = audit_.get();
+    gateway_ = mux::make_gateway(
+        loop_, config_,
+        [this](std::size_t index, upstream::ClientOptions client_options,
+               upstream::ClientEvents& events) {
+          return upstream::make_client(loop_, *factories_.at(index), std::move(client_options),
+                                       events);
+        },
+        gateway_options);
 
     if (options_.stdio) {
       front::StdioFrontOptions stdio_options;
@@ -103,6 +126,19 @@ class Server {
       stdio_front_ = front::make_stdio_front(context_, *gateway_, stdio_options);
     } else {
       auto http_options = front::http_front_options(*config_);
+      auth::AuthenticatorOptions auth_options;
+      auth_options.scheme = config_->server.tls ? "https" : "http";
+      auth_options.path = http_options.path;
+      authenticator_ = auth::make_authenticator(context_, loop_, config_->auth, auth_options);
+      http_options.authenticator = authenticator_.get();
+      const bool client_certificates =
+          config_->server.tls && !config_->server.tls->client_ca_file.empty();
+      if (config_->auth.jwt.empty() && config_->auth.api_keys.empty() &&
+          !config_->auth.allow_anonymous && !client_certificates) {
+        spdlog::warn(
+            "[auth] configures no [[auth.jwt]] or [[auth.api_key]], no client certificates are "
+            "verified and anonymous access is off: every request will be refused with 401");
+      }
       http_front_ = front::make_http_front(context_, *gateway_, http_options);
       const auto port = http_front_->listen();
       if (!port) {
@@ -110,14 +146,16 @@ class Server {
             << "\n";
         return 1;
       }
-      const std::string base =
-          "http://" + url_host(http_options.host) + ":" + std::to_string(*port);
+      const std::string base = std::string(config_->server.tls ? "https://" : "http://") +
+                               url_host(http_options.host) + ":" + std::to_string(*port);
       out << "mcpgw serve: listening on " << base << http_options.path;
       if (!http_options.sse_path.empty())
         out << " (legacy SSE: " << base << http_options.sse_path << ")";
       out << std::endl;
     }
 
+    if (authenticator_)
+      authenticator_->start();
     gateway_->start();
     if (stdio_front_) {
       stdio_front_->start([this] { begin_shutdown("stdin closed"); });
@@ -125,12 +163,59 @@ class Server {
     spdlog::info("serving {} backend(s)", config_->backends.size());
 
     wait_for_signal();
+    wait_for_reload();
     context_.run();
+    if (audit_)
+      audit_->flush();
     spdlog::info("stopped");
     return 0;
   }
 
  private:
+  // SIGHUP: the policy ([policy], [[rule]], [[rate_limit]]) and the API keys are loaded again
+  // through the same loader as lint and swapped in whole (JWKS files are read again); a file
+  // with errors leaves everything as it was.
+  void wait_for_reload() {
+    reload_signal_.async_wait([this](const boost::system::error_code& error, int) {
+      if (error || shutting_down_)
+        return;
+      reload_policy();
+      wait_for_reload();
+    });
+  }
+
+  void reload_policy() {
+    auto result = reload_();
+    if (!result.diagnostics.items().empty()) {
+      std::stringstream text;
+      lint::Report report;
+      report.diagnostics = result.diagnostics.items();
+      report.files_checked = result.sources.contents.size();
+      lint::render_text(report, result.sources, false, text);
+      for (std::string line; std::getline(text, line);) {
+        if (!line.empty())
+          spdlog::log(result.config ? spdlog::level::warn : spdlog::level::err, "reload: {}", line);
+      }
+    }
+    if (!result.config || result.config->is_fragment) {
+      spdlog::error("SIGHUP: the configuration has errors; the policy in force stays unchanged");
+      return;
+    }
+    if (authenticator_)
+      authenticator_->reload(result.config->auth);
+    auto snapshot = std::make_shared<mux::PolicySnapshot>();
+    snapshot->policy = result.config->policy;
+    snapshot->rate_limits = result.config->rate_limits;
+    snapshot->generation = ++policy_generation_;
+    gateway_->set_policy(std::move(snapshot));
+    spdlog::info(
+        "SIGHUP: policy reloaded (generation {}): {} rule(s), {} rate limit(s), default {}; API "
+        "keys replaced; other sections take effect on restart",
+        policy_generation_, result.config->policy_spec.rules.size(),
+        result.config->policy_spec.rate_limits.size(),
+        policy::to_string(result.config->policy_spec.default_effect));
+  }
+
   void wait_for_signal() {
     signals_.async_wait([this](const boost::system::error_code& error, int number) {
       if (error)
@@ -188,7 +273,10 @@ class Server {
       gateway_->shutdown([this] {
         for (auto& factory : factories_)
           factory->shutdown();
+        if (authenticator_)
+          authenticator_->stop();
         signals_.cancel();
+        reload_signal_.cancel();
         hard_stop_.reset();
         drain_timer_.reset();
       });
@@ -204,9 +292,14 @@ class Server {
 
   std::shared_ptr<const config::Config> config_;
   ServeOptions options_;
+  std::function<config::LoadResult()> reload_;
   boost::asio::io_context context_{1};
   runtime::AsioEventLoop loop_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;
+  std::unique_ptr<policy::AuditSink> audit_;  // outlives the gateway (declared before it)
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::uint64_t policy_generation_ = 0;
   std::vector<std::unique_ptr<upstream::TransportFactory>> factories_;
   std::shared_ptr<mux::Gateway> gateway_;
   std::unique_ptr<front::HttpFront> http_front_;
@@ -252,10 +345,12 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
       return value;
     };
   }
-  auto result = options.config_path.empty()
-                    ? config::load_config_text(std::string(kEmbeddedConfigName),
-                                               std::string(kEmbeddedConfig), load_options)
-                    : config::load_config(options.config_path, load_options);
+  auto load = [path = options.config_path, load_options] {
+    return path.empty() ? config::load_config_text(std::string(kEmbeddedConfigName),
+                                                   std::string(kEmbeddedConfig), load_options)
+                        : config::load_config(path, load_options);
+  };
+  auto result = load();
   print_diagnostics(result, err);
   if (!result.config) {
     err << "mcpgw serve: the configuration has errors; nothing was started\n";
@@ -268,12 +363,6 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
     return 1;
   }
   auto config = result.config;
-  if (config->server.tls) {
-    // Serving plain HTTP where TLS was asked for would be worse than not starting.
-    err << "mcpgw serve: [server.tls] is not supported by this version (TLS on the listener "
-           "arrives with the security issue); remove it or terminate TLS in front of mcpgw\n";
-    return 1;
-  }
   if (options.listen) {
     const auto address = config::parse_listen(*options.listen);
     if (!address) {
@@ -291,14 +380,11 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
         "no --config: serving the built-in demo configuration (mcpgw serve --print-demo-config "
         "shows it)");
   }
-  if (!config->auth.allow_anonymous || !config->auth.jwt.empty() ||
-      !config->auth.api_keys.empty() || !config->policy_spec.rules.empty() ||
-      !config->policy_spec.rate_limits.empty()) {
-    spdlog::warn(
-        "[auth], [[rule]] and [[rate_limit]] are validated but not enforced by this version: "
-        "every client reaching the listener can call every backend");
+  if (options.stdio && (!config->auth.jwt.empty() || !config->auth.api_keys.empty())) {
+    spdlog::info(
+        "--stdio: the local client is the anonymous principal; [auth] applies to HTTP only");
   }
-  Server server(std::move(config), options);
+  Server server(std::move(config), options, load);
   return server.run(out, err);
 }
 
