@@ -317,10 +317,12 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
     return options;
   }
 
-  asio::awaitable<void> accept_loop();
+  // Coroutines start later than they are spawned: each takes `self` as a parameter (copied into
+  // its frame at once), so the front end outlives them even when destroyed before they run.
+  asio::awaitable<void> accept_loop(std::shared_ptr<FrontImpl> self);
   void refuse(tcp::socket socket);
   template <class Conn>
-  asio::awaitable<void> serve(std::shared_ptr<Conn> connection);
+  asio::awaitable<void> serve(std::shared_ptr<FrontImpl> self, std::shared_ptr<Conn> connection);
   asio::awaitable<bool> handshake(const std::shared_ptr<TlsConnection>& connection);
   template <class Conn>
   asio::awaitable<void> finish_connection(const std::shared_ptr<Conn>& connection,
@@ -434,7 +436,7 @@ mcp::Expected<std::uint16_t, std::string> FrontImpl::listen() {
     forward_headers_.insert(name);
   }
   accepting_ = true;
-  asio::co_spawn(context_, accept_loop(), asio::detached);
+  asio::co_spawn(context_, accept_loop(shared_from_this()), asio::detached);
   spdlog::info("http front: listening on {} port {} ({}; Streamable HTTP at {}{}{})", options_.host,
                port,
                !tls_context_                          ? "HTTP"
@@ -508,8 +510,8 @@ void FrontImpl::connection_done(ConnectionBase* connection) {
   }
 }
 
-asio::awaitable<void> FrontImpl::accept_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> FrontImpl::accept_loop(std::shared_ptr<FrontImpl> self) {
+  static_cast<void>(self);
   asio::steady_timer backoff(context_);
   while (accepting_) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
@@ -538,12 +540,12 @@ asio::awaitable<void> FrontImpl::accept_loop() {
       auto connection = std::make_shared<TlsConnection>(executor, std::move(remote),
                                                         std::move(socket), *tls_context_);
       connections_.insert(connection.get());
-      asio::co_spawn(context_, serve(std::move(connection)), asio::detached);
+      asio::co_spawn(context_, serve(self, std::move(connection)), asio::detached);
     } else {
       auto connection =
           std::make_shared<PlainConnection>(executor, std::move(remote), std::move(socket));
       connections_.insert(connection.get());
-      asio::co_spawn(context_, serve(std::move(connection)), asio::detached);
+      asio::co_spawn(context_, serve(self, std::move(connection)), asio::detached);
     }
   }
 }
@@ -797,8 +799,9 @@ asio::awaitable<bool> FrontImpl::handshake(const std::shared_ptr<TlsConnection>&
 }
 
 template <class Conn>
-asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Conn> connection) {
-  auto self = shared_from_this();
+asio::awaitable<void> FrontImpl::serve(std::shared_ptr<FrontImpl> self,
+                                       std::shared_ptr<Conn> connection) {
+  static_cast<void>(self);
   const auto header_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(
       options_.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
   bool ready = true;
@@ -889,7 +892,7 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<Conn> connection) {
     // Authentication comes after the Host/Origin checks and before anything that could tell a
     // stranger something: body, sessions, the Service.
     Authenticated who;
-    if (!refusal && route != Route::resource_metadata) {
+    if (!refusal && route != Route::resource_metadata && options_.authenticator != nullptr) {
       who = co_await authenticate(connection, request);
       if (who.abandoned) {
         break;
