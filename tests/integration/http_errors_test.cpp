@@ -906,5 +906,182 @@ TEST(HttpErrorsConfigured, IdleSessionExpiresAndThenIs404) {
                        404, kSessionNotFound));
 }
 
+// ---- Issue 4: authentication refusals, session ownership and hard limits ----
+
+constexpr int kUnauthorized = -32010;  // 401
+// printf %s ci-secret-key | sha256sum, and the same for other-secret-key.
+constexpr const char* kCiKeyHash =
+    "a0d040ab16c6cd5acc9086400645cbe35466d79b1cf0a460a38a0802a2491979";
+constexpr const char* kOtherKeyHash =
+    "57c31a4870113c5ac69484e79493c18ce854c2c4773a909638830ce637ff4354";
+
+// A gateway that accepts two API keys ("ci" and "other") and nobody else.
+struct KeyedGateway {
+  explicit KeyedGateway(const std::string& server_settings)
+      : dir(make_temp_dir("mcpgw-keyed")),
+        gateway(dir, "[server]\n" + server_settings +
+                         "[policy]\n"
+                         "default = \"allow\"\n"
+                         "[auth]\n"
+                         "allow_anonymous = false\n"
+                         "[[auth.api_key]]\n"
+                         "name = \"ci\"\n"
+                         "sha256 = \"" +
+                         kCiKeyHash +
+                         "\"\n"
+                         "[[auth.api_key]]\n"
+                         "name = \"other\"\n"
+                         "sha256 = \"" +
+                         kOtherKeyHash + "\"\n" + stdio_backend("local")) {}
+  ~KeyedGateway() {
+    const int status = gateway.child().stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n"
+                                                               << gateway.child().stderr_text();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::string log() { return gateway.child().stderr_text(); }
+  std::filesystem::path dir;
+  RunningGateway gateway;
+};
+
+Headers with_key(Headers headers, const std::string& key) {
+  headers.emplace_back("X-API-Key", key);
+  return headers;
+}
+
+TEST(HttpErrorsConfigured, MissingOrWrongCredentialsAre401WithDiscovery) {
+  KeyedGateway keyed("");
+  HttpConnection connection(keyed.gateway.port());
+  const auto metadata_url = "http://127.0.0.1:" + std::to_string(keyed.gateway.port()) +
+                            "/.well-known/oauth-protected-resource/mcp";
+  // The resource URL is derived from the Host header (no [auth] resource configured).
+  const Headers host = {{"Host", "127.0.0.1:" + std::to_string(keyed.gateway.port())}};
+  for (const auto& key : std::vector<std::string>{"", "wrong-key"}) {
+    auto headers = key.empty() ? mcp_post_headers() : with_key(mcp_post_headers(), key);
+    headers.insert(headers.end(), host.begin(), host.end());
+    const auto refused = connection.request("POST", "/mcp", headers, kInitialize);
+    EXPECT_TRUE(is_error(refused, 401, kUnauthorized)) << keyed.log();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->header("www-authenticate")
+                  .rfind("Bearer resource_metadata=\"" + metadata_url + "\"", 0),
+              0u)
+        << refused->header("www-authenticate");
+  }
+  // RFC 9728 metadata, at the path and the root form, without credentials.
+  for (const std::string target :
+       {"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"}) {
+    const auto metadata = connection.request("GET", target, host);
+    ASSERT_TRUE(metadata);
+    EXPECT_EQ(metadata->status, 200) << target;
+    EXPECT_EQ(metadata->json().value("resource", ""),
+              "http://127.0.0.1:" + std::to_string(keyed.gateway.port()) + "/mcp");
+  }
+  // A token in the query string is refused even with a good key.
+  EXPECT_TRUE(
+      is_error(connection.request("POST", "/mcp?access_token=abc",
+                                  with_key(mcp_post_headers(), "ci-secret-key"), kInitialize),
+               400, kInvalidRequest));
+  const auto accepted = connection.request(
+      "POST", "/mcp", with_key(mcp_post_headers(), "ci-secret-key"), kInitialize);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, 200) << accepted->body;
+}
+
+TEST(HttpErrorsConfigured, AnotherPrincipalsSessionIs404LikeAnUnknownOne) {
+  KeyedGateway keyed("");
+  HttpConnection connection(keyed.gateway.port());
+  const auto opened = connection.request(
+      "POST", "/mcp", with_key(mcp_post_headers(), "ci-secret-key"), kInitialize);
+  ASSERT_TRUE(opened);
+  const auto id = opened->header("mcp-session-id");
+  ASSERT_FALSE(id.empty()) << opened->body;
+  const auto ping = jsonrpc_request(2, "ping").dump();
+  const auto unknown = connection.request(
+      "POST", "/mcp",
+      with_key(mcp_post_headers(std::string(32, 'f'), "2025-06-18"), "other-secret-key"), ping);
+  const auto hijack = connection.request(
+      "POST", "/mcp", with_key(mcp_post_headers(id, "2025-06-18"), "other-secret-key"), ping);
+  EXPECT_TRUE(is_error(hijack, 404, kSessionNotFound)) << keyed.log();
+  ASSERT_TRUE(unknown && hijack);
+  EXPECT_EQ(hijack->body, unknown->body);
+  EXPECT_TRUE(is_error(
+      connection.request("DELETE", "/mcp", with_key({{"Mcp-Session-Id", id}}, "other-secret-key")),
+      404, kSessionNotFound));
+  const auto own = connection.request(
+      "POST", "/mcp", with_key(mcp_post_headers(id, "2025-06-18"), "ci-secret-key"), ping);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 200) << own->body;
+}
+
+TEST(HttpErrorsConfigured, SessionsPerPrincipalBeyondTheLimitAre429) {
+  KeyedGateway keyed("max_sessions_per_principal = 1\n");
+  HttpConnection connection(keyed.gateway.port());
+  const auto first = connection.request("POST", "/mcp",
+                                        with_key(mcp_post_headers(), "ci-secret-key"), kInitialize);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200) << first->body;
+  EXPECT_TRUE(
+      is_error(connection.request("POST", "/mcp", with_key(mcp_post_headers(), "ci-secret-key"),
+                                  kInitialize),
+               429, kServerLimit));
+  const auto other = connection.request(
+      "POST", "/mcp", with_key(mcp_post_headers(), "other-secret-key"), kInitialize);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200) << other->body;
+}
+
+TEST(HttpErrorsConfigured, SlowRequestHeadIsClosedAfterTheHeaderTimeout) {
+  SmallGateway small("mcpgw-slowloris", "header_timeout = \"300ms\"\n");
+  HttpConnection slow(small.gateway.port());
+  const std::string head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + kAcceptBoth +
+                           "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+  // One byte every 50 ms: each comes in time, the whole head (several seconds) does not.
+  std::size_t sent = 0;
+  bool closed = false;
+  while (sent < head.size() && !closed) {
+    slow.send_raw(head.substr(sent++, 1));
+    const auto answer = slow.read_some(50ms);
+    ASSERT_FALSE(answer && !answer->empty()) << "answered: " << *answer;
+    closed = answer.has_value();
+  }
+  EXPECT_TRUE(closed) << small.gateway.child().stderr_text();
+  EXPECT_LT(sent, head.size());
+  EXPECT_NE(small.gateway.child().stderr_text().find("not complete within 300 ms"),
+            std::string::npos);
+  HttpConnection other(small.gateway.port());
+  EXPECT_TRUE(open_mcp_session(other, "2025-06-18"));
+}
+
+TEST(HttpErrorsConfigured, IdleKeepAliveConnectionIsClosed) {
+  SmallGateway small("mcpgw-idle-connection", "idle_timeout = \"300ms\"\n");
+  HttpConnection connection(small.gateway.port());
+  ASSERT_TRUE(open_mcp_session(connection, "2025-06-18"));
+  // Closed: read_some answers "" (end of stream), not nullopt (nothing within the time).
+  const auto end = connection.read_some(10s);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(*end, "");
+}
+
+TEST(HttpErrorsConfigured, ConnectionsBeyondTheLimitAre503) {
+  SmallGateway small("mcpgw-connections", "max_connections = 2\n");
+  HttpConnection first(small.gateway.port());
+  HttpConnection second(small.gateway.port());
+  // Both accepted and served (so they are counted), and kept open.
+  for (auto* connection : {&first, &second}) {
+    const auto answer = connection->request("GET", "/elsewhere", {});
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 404);
+  }
+  // The refusal comes at once, before any request (sending one could turn the close into a
+  // reset that loses the answer).
+  HttpConnection third(small.gateway.port());
+  const auto refused = third.read_head(10s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(small.gateway.child().stderr_text().find("connection limit reached (2)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mcpgw::integration
