@@ -654,12 +654,12 @@ server::RequestContext FrontImpl::context_of(const Request& request,
   server::RequestContext context;
   context.principal = who.principal;
   context.principal_key = who.key;
-  if (forward_headers_.empty()) {
+  if (forward_headers_.empty() && !options_.forward_all_headers) {
     return context;
   }
   for (const auto& field : request) {
     auto name = http::to_lower(field.name_string());
-    if (forward_headers_.count(name) != 0) {
+    if (options_.forward_all_headers || forward_headers_.count(name) != 0) {
       context.headers.emplace_back(std::move(name), std::string(field.value()));
     }
   }

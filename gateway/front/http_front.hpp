@@ -48,6 +48,8 @@ struct HttpFrontOptions {
   std::chrono::milliseconds keepalive_interval{15000};  // SSE comments on idle streams (0: none)
   // Client headers (lower-case) passed to Session::handle_request in RequestContext.
   std::vector<std::string> forward_headers;
+  // Pass every header instead (the fixture records what a backend received; never serve).
+  bool forward_all_headers = false;
   // Connections open at once; more are refused (503 over HTTP, closed under TLS).
   std::uint32_t max_connections = 4096;
   // One write to a client (a response, an SSE batch) must finish within this.
