@@ -7,7 +7,6 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -72,6 +71,17 @@ std::string fixture_beside_executable() {
 
 std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// One log line per diagnostic: "file:line:column: message [rule]" at its severity.
+void log_diagnostics(const config::LoadResult& result, std::string_view prefix) {
+  for (const auto& item : result.diagnostics.items()) {
+    const auto level = item.severity == config::Severity::error     ? spdlog::level::err
+                       : item.severity == config::Severity::warning ? spdlog::level::warn
+                                                                    : spdlog::level::info;
+    spdlog::log(level, "{}{}:{}:{}: {} [{}]", prefix, item.where.file, item.where.line,
+                item.where.column, item.message, item.rule);
+  }
 }
 
 // Owns everything that runs on the loop, and the order in which it stops.
@@ -186,17 +196,7 @@ class Server {
 
   void reload_policy() {
     auto result = reload_();
-    if (!result.diagnostics.items().empty()) {
-      std::stringstream text;
-      lint::Report report;
-      report.diagnostics = result.diagnostics.items();
-      report.files_checked = result.sources.contents.size();
-      lint::render_text(report, result.sources, false, text);
-      for (std::string line; std::getline(text, line);) {
-        if (!line.empty())
-          spdlog::log(result.config ? spdlog::level::warn : spdlog::level::err, "reload: {}", line);
-      }
-    }
+    log_diagnostics(result, "SIGHUP: ");
     if (!result.config || result.config->is_fragment) {
       spdlog::error("SIGHUP: the configuration has errors; the policy in force stays unchanged");
       return;
@@ -310,13 +310,19 @@ class Server {
   runtime::TimerHandle hard_stop_;
 };
 
-void print_diagnostics(const config::LoadResult& result, std::ostream& err) {
+// A configuration with errors is reported exactly as lint reports it (nothing starts). Warnings
+// of a configuration that starts go to the log, one line each, so --log-format json stays JSON.
+void report_diagnostics(const config::LoadResult& result, std::ostream& err) {
   if (result.diagnostics.items().empty())
     return;
-  lint::Report report;
-  report.diagnostics = result.diagnostics.items();
-  report.files_checked = result.sources.contents.size();
-  lint::render_text(report, result.sources, false, err);
+  if (!result.config) {
+    lint::Report report;
+    report.diagnostics = result.diagnostics.items();
+    report.files_checked = result.sources.contents.size();
+    lint::render_text(report, result.sources, false, err);
+    return;
+  }
+  log_diagnostics(result, "");
 }
 
 }  // namespace
@@ -351,7 +357,7 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
                         : config::load_config(path, load_options);
   };
   auto result = load();
-  print_diagnostics(result, err);
+  report_diagnostics(result, err);
   if (!result.config) {
     err << "mcpgw serve: the configuration has errors; nothing was started\n";
     return 1;
