@@ -199,13 +199,16 @@ class Child {
   std::filesystem::path stderr_file_;
 };
 
-// The port in a "… listening on http://127.0.0.1:PORT/…" line.
+// The port in a "… listening on http[s]://127.0.0.1:PORT/…" line.
 inline std::optional<std::uint16_t> port_of_listening_line(const std::string& line) {
-  const auto at = line.find("listening on http://");
+  auto at = line.find("listening on http://");
+  if (at == std::string::npos)
+    at = line.find("listening on https://");
   if (at == std::string::npos)
     return std::nullopt;
-  const auto host_end =
-      line.find("]:", at) != std::string::npos ? line.find("]:", at) + 1 : line.find(':', at + 20);
+  const auto authority = line.find("://", at) + 3;
+  const auto host_end = line.find("]:", at) != std::string::npos ? line.find("]:", at) + 1
+                                                                 : line.find(':', authority);
   if (host_end == std::string::npos)
     return std::nullopt;
   return static_cast<std::uint16_t>(std::stoi(line.substr(host_end + 1)));
