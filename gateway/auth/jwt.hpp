@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcp/base64url.hpp"
 #include "mcp/expected.hpp"
 
 namespace mcpgw::auth {
@@ -114,9 +115,9 @@ struct VerifiedJwt {
 mcp::Expected<VerifiedJwt, JwtError> verify_jwt(const UnverifiedJwt& token, const KeySet* keys,
                                                 const JwtRules& rules, std::int64_t now);
 
-// base64url without padding (RFC 7515 section 2); nullopt on any other character or a
-// length that cannot be base64url. Also used by the tests to build tokens.
-std::optional<std::string> base64url_decode(std::string_view text);
-std::string base64url_encode(std::string_view bytes);
+// base64url without padding (RFC 7515 section 2), from the protocol core; the tests build
+// tokens with it too.
+using mcp::base64url_decode;
+using mcp::base64url_encode;
 
 }  // namespace mcpgw::auth

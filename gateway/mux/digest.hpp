@@ -21,7 +21,7 @@ std::string hex_prefix(std::span<const std::uint8_t> digest, std::size_t bytes);
 // Constant-time comparison of equally long byte ranges.
 bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
 
-// RFC 4648 section 5, without padding.
+// mcp/base64url.hpp in the form the cursor code uses. RFC 4648 section 5, without padding.
 std::string base64url_encode(std::string_view bytes);
 // Strict: only the URL-safe alphabet, no padding, no whitespace, no impossible trailing bits.
 bool base64url_decode(std::string_view text, std::string& out);
