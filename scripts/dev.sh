@@ -11,7 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-build_packages=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev
+build_packages=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libpcap-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libre2-dev)
 test_packages=(libgtest-dev libgmock-dev man-db groff-base clang-format openssl curl)
 fuzz_packages=(clang-14 libclang-rt-14-dev)

@@ -139,12 +139,32 @@ struct AuditConfig {
   SourceLocation where;
 };
 
+// [capture] (or serve --capture PATH): every JSON-RPC message on every leg as capture JSONL
+// (mcp/capture.hpp, docs/capture-format.md).
+struct CaptureConfig {
+  bool enabled = false;  // true when [capture] is present or --capture is given
+  std::string path;
+  std::uint64_t max_file_bytes = 256u << 20;  // rotate beyond this size; 0: never rotate
+  std::uint32_t max_files = 8;                // rotated files kept (PATH.1 .. PATH.N)
+  std::uint32_t queue_records = 65536;        // bound of the writer queue; beyond: dropped
+  // Header names (case-insensitive) written as "[redacted]", on top of the built-in list
+  // (authorization, proxy-authorization, cookie, set-cookie, x-api-key, and the header of
+  // [auth].api_key_header).
+  std::vector<std::string> redact_headers;
+  // JSON paths inside the message whose values are replaced by "[redacted]": dot-separated
+  // member names from the message root, `*` for any member or array element, e.g.
+  // "params.arguments.password" or "result.content.*.text".
+  std::vector<std::string> redact_paths;
+  SourceLocation where;
+};
+
 struct Config {
   std::vector<std::string> files;  // root first, then includes in load order
   ServerConfig server;
   std::vector<BackendConfig> backends;
   AuthConfig auth;
   AuditConfig audit;
+  CaptureConfig capture;
   policy::PolicySpec policy_spec;
   std::shared_ptr<const policy::CompiledPolicy> policy;
   std::shared_ptr<const policy::RateLimits> rate_limits;  // compiled with `policy`
