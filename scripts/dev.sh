@@ -13,7 +13,7 @@ cd "$repo"
 
 build_packages=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libpcap-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libre2-dev)
-test_packages=(libgtest-dev libgmock-dev man-db groff-base clang-format openssl curl)
+test_packages=(libgtest-dev libgmock-dev man-db groff-base clang-format openssl curl chromium)
 fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 install_missing() {
