@@ -1,0 +1,23 @@
+// Splits a JSON body (an SSE event's data or an HTTP body) into the JSON-RPC messages it
+// carries. Its own translation unit because mcp/jsonrpc.hpp's function mcp::decode and the
+// namespace mcp::decode cannot be declared in the same one.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcpgw::mcp {
+
+struct JsonRpcBodyItem {
+  bool ok = false;
+  std::string text;  // ok: the message's JSON text; else: why the element is not a message
+};
+
+// false (with `error`) when the text is not one JSON-RPC message or batch as a whole. A single
+// message keeps its exact text (without surrounding whitespace); batch elements are re-encoded
+// compactly, each invalid one reported on its own.
+bool split_jsonrpc_body(std::string_view text, std::vector<JsonRpcBodyItem>& items,
+                        std::string& error);
+
+}  // namespace mcpgw::mcp
