@@ -1112,10 +1112,13 @@ struct HttpConversation::Impl {
     Side& side = side_of(direction);
     side.origin = origin;
     side.origin_pos = side.consumed;
-    if (side.phase == Phase::body && side.framing != Framing::chunked &&
-        (side.framing == Framing::until_close || bytes < side.remaining)) {
+    const bool in_chunk_data =
+        side.framing == Framing::chunked && side.chunk_phase == ChunkPhase::data;
+    if (side.phase == Phase::body &&
+        (side.framing == Framing::until_close ||
+         ((side.framing == Framing::length || in_chunk_data) && bytes < side.remaining))) {
       // The framing survives: only this body's content is damaged.
-      if (side.framing == Framing::length) {
+      if (side.framing != Framing::until_close) {
         side.remaining -= bytes;
       }
       side.body_damaged = side.kind == BodyKind::json || side.kind == BodyKind::sniff;
