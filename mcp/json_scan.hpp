@@ -11,10 +11,12 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <bitset>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -66,6 +68,37 @@ inline void append_utf8(std::string& out, std::uint32_t code_point) {
     out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (code_point & 0x3F));
   }
+}
+
+// Index of the first byte at or after `pos` that is not plain string content (little-endian
+// hosts only, as everything mcpgw builds for). Eight bytes at a
+// time (SWAR): most of a message is long runs of plain ASCII inside strings.
+static_assert(std::endian::native == std::endian::little, "skip_plain_string_bytes");
+inline std::size_t skip_plain_string_bytes(const unsigned char* data, std::size_t pos,
+                                           std::size_t size) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  while (pos + 8 <= size) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + pos, 8);
+    const std::uint64_t quote = word ^ (kOnes * '"');
+    const std::uint64_t backslash = word ^ (kOnes * '\\');
+    // A byte is special when it is zero after the XORs (quote, backslash), below 0x20 or has
+    // its high bit set; each test sets that byte's high bit (no false negatives; a false
+    // positive only sends the byte to the exact loop below).
+    const std::uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
+                                  (word - kOnes * 0x20) | word;
+    if ((special & kHigh) != 0) {
+      // Borrows only run upwards, so the lowest flagged byte is exactly the first special one
+      // (little-endian load: the lowest byte is the first in memory).
+      return pos + static_cast<std::size_t>(std::countr_zero(special & kHigh)) / 8;
+    }
+    pos += 8;
+  }
+  while (pos < size && kPlainStringByte[data[pos]]) {
+    ++pos;
+  }
+  return pos;
 }
 
 }  // namespace detail
@@ -323,9 +356,7 @@ class Scanner {
     const auto* data = reinterpret_cast<const unsigned char*>(text_.data());
     const std::size_t size = text_.size();
     while (true) {
-      while (pos_ < size && detail::kPlainStringByte[data[pos_]]) {
-        ++pos_;
-      }
+      pos_ = detail::skip_plain_string_bytes(data, pos_, size);
       if (pos_ >= size) {
         return fail(start, "unterminated string");
       }
@@ -446,6 +477,10 @@ class Scanner {
 
   // Validates and skips one value of any type.
   bool skip_value(std::size_t parent_level) {
+    skip_whitespace();
+    if (pos_ < text_.size() && text_[pos_] != '{' && text_[pos_] != '[') {
+      return skip_scalar(text_[pos_]);
+    }
     std::bitset<kMaxScanDepth + 1> is_object;  // per open container of this value
     std::size_t open = 0;
     while (true) {
