@@ -1,6 +1,5 @@
 // Splits a JSON body (an SSE event's data or an HTTP body) into the JSON-RPC messages it
-// carries. Its own translation unit because mcp/jsonrpc.hpp's function mcp::decode and the
-// namespace mcp::decode cannot be declared in the same one.
+// carries, with the tree-free scanner of mcp/message_summary.hpp.
 #pragma once
 
 #include <string>
@@ -14,9 +13,9 @@ struct JsonRpcBodyItem {
   std::string text;  // ok: the message's JSON text; else: why the element is not a message
 };
 
-// false (with `error`) when the text is not one JSON-RPC message or batch as a whole. A single
-// message keeps its exact text (without surrounding whitespace); batch elements are re-encoded
-// compactly, each invalid one reported on its own.
+// false (with `error`) when the text is not one JSON-RPC message or batch as a whole. Every
+// message keeps its exact text (a single one without surrounding whitespace); each invalid
+// batch element is reported on its own.
 bool split_jsonrpc_body(std::string_view text, std::vector<JsonRpcBodyItem>& items,
                         std::string& error);
 
