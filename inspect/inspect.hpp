@@ -14,7 +14,9 @@
 
 namespace mcpgw::inspect {
 
-enum class OutputFormat { timeline, jsonl };
+// timeline: the human view; jsonl: one JSON object per exchange (docs/inspect.md); json: the
+// same objects as one JSON array (and with stats: the statistics as JSON).
+enum class OutputFormat { timeline, jsonl, json };
 
 struct InspectOptions {
   std::vector<std::string> inputs;  // files, "-" for standard input; at least one
@@ -22,13 +24,14 @@ struct InspectOptions {
   std::optional<mcp::traffic::Direction> stdio_direction;
   OutputFormat format = OutputFormat::timeline;
   bool stats = false;       // --stats: the statistics instead of the exchanges
-  bool stats_json = false;  // --stats --format json
+  bool stats_json = false;  // --stats --format json (also implied by format json or jsonl)
   bool full = false;        // --full: payloads unshortened
   bool color = false;       // decided by the caller: a TTY and no NO_COLOR
   bool strict = false;      // a malformed record is fatal
   bool follow = false;
   std::function<bool()> stop;  // --follow ends when this is true (SIGINT/SIGTERM)
-  std::string html_path;       // --html FILE, "" for none
+  int follow_poll_ms = 200;
+  std::string html_path;  // --html FILE, "" for none
   // Filters: an exchange is shown when it matches all given ones.
   std::vector<std::string> sessions;
   std::vector<std::string> methods;  // exact or glob with '*'
