@@ -50,6 +50,10 @@ struct FlowKey {
   friend auto operator<=>(const FlowKey&, const FlowKey&) = default;
 };
 
+// What a buffered piece costs beyond its bytes (map node, string), so that many tiny segments
+// are bounded as well as a few large ones.
+constexpr std::size_t kPieceOverhead = 96;
+
 struct Piece {
   std::string data;
   ChunkOrigin origin;
@@ -181,8 +185,8 @@ struct TcpReassembler::Impl {
       auto node = half.pending.extract(half.pending.begin());
       const std::uint64_t start = node.key();
       Piece& piece = node.mapped();
-      half.buffered -= piece.data.size();
-      total_buffered -= piece.data.size();
+      half.buffered -= piece.data.size() + kPieceOverhead;
+      total_buffered -= piece.data.size() + kPieceOverhead;
       const std::uint64_t end = start + piece.data.size();
       if (end <= half.delivered) {
         continue;
@@ -209,8 +213,8 @@ struct TcpReassembler::Impl {
         piece.data = std::string(data.substr(static_cast<std::size_t>(pos - start),
                                              static_cast<std::size_t>(next - pos)));
         piece.origin = origin;
-        half.buffered += piece.data.size();
-        total_buffered += piece.data.size();
+        half.buffered += piece.data.size() + kPieceOverhead;
+        total_buffered += piece.data.size() + kPieceOverhead;
         half.pending.emplace(pos, std::move(piece));
       }
       if (it == half.pending.end()) {

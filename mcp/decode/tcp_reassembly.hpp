@@ -52,7 +52,8 @@ struct TcpSegment {
 struct TcpReassemblyOptions {
   std::string source = "-";
   std::size_t max_connections = 65536;
-  std::size_t max_buffered_per_direction = std::size_t{16} << 20;  // out-of-order bytes
+  // Out-of-order bytes waiting, each piece counted with a fixed overhead.
+  std::size_t max_buffered_per_direction = std::size_t{16} << 20;
   std::size_t max_buffered_total = std::size_t{256} << 20;
   HttpLimits http;
 };
