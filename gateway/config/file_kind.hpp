@@ -14,8 +14,8 @@
 namespace mcpgw::config::detail {
 
 // The keys a configuration file may have at its top level.
-inline constexpr std::array<std::string_view, 8> kConfigTopLevelKeys = {
-    "include", "server", "policy", "auth", "audit", "backend", "rule", "rate_limit"};
+inline constexpr std::array<std::string_view, 9> kConfigTopLevelKeys = {
+    "include", "server", "policy", "auth", "audit", "capture", "backend", "rule", "rate_limit"};
 
 // The one key of a policy test file.
 inline constexpr std::string_view kTestCaseKey = "case";

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -163,6 +165,31 @@ void remove_indices(std::vector<T>& items, const std::vector<std::size_t>& indic
   items.resize(write);
 }
 
+// The syntax of a [capture] redact path: member names separated by single dots, `*` only as a
+// whole name (the capture writer splits it the same way).
+std::optional<std::string> redact_path_problem(std::string_view path) {
+  if (path.empty()) {
+    return "a path must not be empty";
+  }
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    const auto name =
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (name.empty()) {
+      return "empty member name (names are separated by single dots, e.g. "
+             "'params.arguments.password')";
+    }
+    if (name != "*" && name.find('*') != std::string_view::npos) {
+      return "'*' must be a whole member name (any member or array element), not part of one";
+    }
+    if (dot == std::string_view::npos) {
+      return std::nullopt;
+    }
+    start = dot + 1;
+  }
+}
+
 class Loader {
  public:
   Loader(const LoadOptions& options, LoadResult& result)
@@ -197,6 +224,7 @@ class Loader {
   std::optional<std::string> metadata_url(TableReader& table, const LocatedString& value,
                                           std::string_view key);
   void read_audit(TableReader& audit, FileState& file);
+  void read_capture(TableReader& capture, FileState& file);
   void read_auth_sources(TableReader& auth, FileState& file);
   void read_jwt(TableReader& jwt, FileState& file);
   void read_api_key(TableReader& key);
@@ -391,8 +419,12 @@ void Loader::read_document(const toml::table& root, FileState& file, Reader& rea
       TableReader table(reader, *audit, "[audit]");
       read_audit(table, file);
     }
+    if (const auto* capture = document.subtable("capture")) {
+      TableReader table(reader, *capture, "[capture]");
+      read_capture(table, file);
+    }
   } else {
-    for (const std::string_view root_only : {"server", "policy", "audit"}) {
+    for (const std::string_view root_only : {"server", "policy", "audit", "capture"}) {
       if (document.has(root_only)) {
         reader.error(document.key_where(root_only), "root-only",
                      "[" + std::string(root_only) +
@@ -923,6 +955,89 @@ void Loader::read_audit(TableReader& audit, FileState& file) {
   }
   if (const auto include_allowed = audit.boolean("include_allowed")) {
     out.include_allowed = *include_allowed;
+  }
+}
+
+void Loader::read_capture(TableReader& capture, FileState& file) {
+  Reader& reader = capture.reader();
+  capture.check_keys(
+      {"path", "max_file_bytes", "max_files", "queue_records", "redact_headers", "redact_paths"});
+  auto& out = config_.capture;
+  out.enabled = true;
+  out.where = capture.where();
+  if (const auto path = capture.string("path", /*required=*/true)) {
+    if (path->value.empty()) {
+      reader.error(path->where, "invalid-value",
+                   "'path' must name the capture file (rotated files get .1, .2, ...)");
+    } else {
+      // Created or appended to: its directory must exist, and it must not be a directory.
+      const auto resolved = join_path(file.dir, fs::path(path->value));
+      out.path = resolved.string();
+      if (options_.check_files_exist) {
+        const auto directory =
+            resolved.parent_path().empty() ? fs::path(".") : resolved.parent_path();
+        std::error_code ec;
+        if (!fs::is_directory(directory, ec)) {
+          reader.error(path->where, "missing-file",
+                       "directory " + quote(directory.string()) + " of the capture file " +
+                           quote(out.path) + " does not exist");
+        } else if (fs::is_directory(resolved, ec)) {
+          reader.error(path->where, "missing-file",
+                       "capture file " + quote(out.path) + " is a directory");
+        }
+      }
+    }
+  }
+  const auto in_range = [&](std::string_view key, std::uint64_t min,
+                            std::uint64_t max) -> std::optional<std::uint64_t> {
+    const auto value = capture.integer(key);
+    if (!value) {
+      return std::nullopt;
+    }
+    if (*value < 0 || static_cast<std::uint64_t>(*value) < min ||
+        static_cast<std::uint64_t>(*value) > max) {
+      reader.error(capture.value_where(key), "invalid-value",
+                   quote(key) + ": must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + ", found " + std::to_string(*value));
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(*value);
+  };
+  // 0 never rotates; otherwise at least room for a header and a line.
+  if (const auto value = capture.integer("max_file_bytes")) {
+    if (*value != 0) {
+      if (const auto bytes = in_range("max_file_bytes", 4096, std::uint64_t{1} << 50)) {
+        out.max_file_bytes = *bytes;
+      }
+    } else {
+      out.max_file_bytes = 0;
+    }
+  }
+  if (const auto value = in_range("max_files", 0, 1000)) {
+    out.max_files = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto value = in_range("queue_records", 1, 1u << 24)) {
+    out.queue_records = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto names = capture.string_array("redact_headers")) {
+    for (const auto& name : *names) {
+      if (!is_printable_token(name.value) || name.value.find(':') != std::string::npos) {
+        reader.error(name.where, "invalid-value",
+                     "'redact_headers': " + quote(name.value) + " is not a header name");
+      } else {
+        out.redact_headers.push_back(lower(name.value));
+      }
+    }
+  }
+  if (const auto paths = capture.string_array("redact_paths")) {
+    for (const auto& path : *paths) {
+      if (const auto problem = redact_path_problem(path.value)) {
+        reader.error(path.where, "invalid-value",
+                     "'redact_paths': " + quote(path.value) + ": " + *problem);
+      } else {
+        out.redact_paths.push_back(path.value);
+      }
+    }
   }
 }
 
