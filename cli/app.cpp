@@ -88,6 +88,7 @@ struct Parsed {
   std::string lint_color = "auto";
   serve::ServeOptions serve;
   std::string serve_listen;
+  std::string serve_capture;
   std::string serve_log_format = "text";
   bool print_demo_config = false;
 };
@@ -133,6 +134,11 @@ void add_serve(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
       ->type_name("FILE");
   serve->add_flag("--stdio", parsed.serve.stdio,
                   "Serve one client on stdin/stdout (for desktop clients) instead of HTTP");
+  serve
+      ->add_option("--capture", parsed.serve_capture,
+                   "Record every JSON-RPC message on both legs to PATH (JSON Lines); "
+                   "overrides [capture] path")
+      ->type_name("PATH");
   serve->add_option("--listen", parsed.serve_listen, "Override [server] listen: HOST:PORT")
       ->type_name("HOST:PORT");
   add_choice_option(*serve, "--log-level", parsed.serve.log_level, kLogLevels,
@@ -238,6 +244,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     if (!parsed.serve_listen.empty())
       parsed.serve.listen = parsed.serve_listen;
+    if (!parsed.serve_capture.empty())
+      parsed.serve.capture_path = parsed.serve_capture;
+    parsed.serve.version = MCPGW_VERSION;
     parsed.serve.log_format = choice_value(kLogFormats, parsed.serve_log_format);
     for (char& c : parsed.serve.log_level)
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

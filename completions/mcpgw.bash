@@ -6,7 +6,7 @@
 _mcpgw_subcommands="serve lint inspect replay"
 _mcpgw_global_options="-h --help --version"
 _mcpgw_lint_options="-h --help --format --strict --test --color"
-_mcpgw_serve_options="-h --help -c --config --stdio --listen --log-level --log-format --print-demo-config"
+_mcpgw_serve_options="-h --help -c --config --stdio --capture --listen --log-level --log-format --print-demo-config"
 _mcpgw_inspect_options="-h --help"
 _mcpgw_replay_options="-h --help"
 
@@ -76,7 +76,7 @@ _mcpgw() {
             ;;
         serve)
             case $prev in
-                -c | --config)
+                -c | --config | --capture)
                     _mcpgw_files "$cur"
                     return
                     ;;

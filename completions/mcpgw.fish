@@ -17,6 +17,7 @@ complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a replay -d
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -s h -l help -d 'Print help and exit'
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -s c -l config -r -F -d 'Gateway configuration (TOML); default: the built-in demo'
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -l stdio -d 'Serve one client on stdin/stdout instead of HTTP'
+complete -c mcpgw -n "__fish_seen_subcommand_from serve" -l capture -r -F -d 'Record every JSON-RPC message to this JSON Lines file'
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -l listen -x -d 'Override [server] listen: HOST:PORT'
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -l log-level -x -a 'info trace debug warn error off' -d 'Least severe log messages shown'
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -l log-format -x -a 'text json' -d 'Log lines as text or JSON'

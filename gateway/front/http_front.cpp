@@ -36,6 +36,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "gateway/auth/authenticator.hpp"
+#include "gateway/capture/hooks.hpp"
 #include "gateway/front/http_checks.hpp"
 #include "gateway/front/http_sessions.hpp"
 #include "gateway/front/http_stream.hpp"
@@ -98,7 +99,12 @@ class ConnectionBase : public http::StreamSink {
   std::string cert_subject;  // the verified client certificate's subject (RFC 2253), mTLS only
   bool reading = false;      // waiting for (the head of) the next request
   bool closing = false;      // shutdown: finish the current answer, then close
-  bool peer_gone = false;    // an SSE GET's watcher saw the client close (or send)
+  // serve --capture: the connection's number (drawn on first use) and, for the request being
+  // answered, whether its JSON answer is a JSON-RPC message of an MCP endpoint, and its context.
+  std::uint64_t capture_number = 0;
+  bool capture_answer = false;
+  mcp::capture::Record capture_context;
+  bool peer_gone = false;  // an SSE GET's watcher saw the client close (or send)
   std::array<char, 512> watch_buffer{};
 };
 
@@ -364,6 +370,11 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
   http::IncomingRequest incoming(const std::shared_ptr<ConnectionBase>& connection,
                                  Request& request, const Authenticated& who) const;
   void connection_done(ConnectionBase* connection);
+  // serve --capture (only called with a recorder).
+  std::uint64_t capture_number(ConnectionBase& connection) const;
+  http::RequestCapture request_capture(ConnectionBase& connection, const Request& request) const;
+  void prepare_capture(ConnectionBase& connection, const Request& request, Route route) const;
+  void capture_answer(ConnectionBase& connection, const http::HttpAnswer& answer) const;
 
   asio::io_context& context_;
   runtime::AsioEventLoop loop_;
@@ -676,7 +687,67 @@ http::IncomingRequest FrontImpl::incoming(const std::shared_ptr<ConnectionBase>&
   in.remote = connection->remote;
   in.sink = connection;
   in.body = std::move(request.body());
+  if (options_.recorder != nullptr) {
+    in.capture = request_capture(*connection, request);
+  }
   return in;
+}
+
+std::uint64_t FrontImpl::capture_number(ConnectionBase& connection) const {
+  if (connection.capture_number == 0) {
+    connection.capture_number = capture::next_connection_number();
+  }
+  return connection.capture_number;
+}
+
+http::RequestCapture FrontImpl::request_capture(ConnectionBase& connection,
+                                                const Request& request) const {
+  http::RequestCapture out;
+  out.headers = capture::selected_headers(*options_.recorder, request.base());
+  out.connection = capture_number(connection);
+  return out;
+}
+
+// Answers of the MCP endpoints carry JSON-RPC (errors included); the metadata document does not.
+void FrontImpl::prepare_capture(ConnectionBase& connection, const Request& request,
+                                Route route) const {
+  connection.capture_answer =
+      route == Route::streamable || route == Route::legacy_stream || route == Route::legacy_message;
+  if (!connection.capture_answer) {
+    return;
+  }
+  auto& context = connection.capture_context;
+  context = mcp::capture::Record();
+  context.leg = mcp::traffic::Leg::client;
+  context.direction = mcp::traffic::Direction::server_to_client;
+  context.transport = route == Route::streamable ? mcp::traffic::Transport::streamable_http
+                                                 : mcp::traffic::Transport::sse;
+  context.connection = capture_number(connection);
+  context.http_method = std::string(request.method_string());
+  if (route == Route::legacy_message) {
+    context.session = http::query_parameter(request.target(), "sessionId").value_or("");
+  } else {
+    context.session = optional_header(request, "mcp-session-id").value_or("");
+  }
+}
+
+void FrontImpl::capture_answer(ConnectionBase& connection, const http::HttpAnswer& answer) const {
+  if (answer.content_type != "application/json" || answer.body.empty()) {
+    return;
+  }
+  auto context = connection.capture_context;
+  context.http_status = static_cast<int>(answer.status);
+  context.http_headers.push_back({"content-type", answer.content_type});
+  for (const auto& [name, value] : answer.headers) {
+    auto lower_name = http::to_lower(name);
+    if (lower_name == "mcp-session-id") {
+      context.session = value;  // the initialize answer names the new session
+    }
+    if (options_.recorder->wants_header(lower_name)) {
+      context.http_headers.push_back({std::move(lower_name), value});
+    }
+  }
+  capture::record_text(*options_.recorder, context, answer.body);
 }
 
 template <class Conn>
@@ -832,6 +903,7 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<FrontImpl> self,
       connection->buffer.commit(idle_bytes);
     }
     first = false;
+    connection->capture_answer = false;
     Parser parser;
     parser.header_limit(header_limit);
     parser.body_limit(options_.max_body_bytes);
@@ -886,6 +958,9 @@ asio::awaitable<void> FrontImpl::serve(std::shared_ptr<FrontImpl> self,
       break;
     }
     const auto route = route_of(request.target());
+    if (options_.recorder != nullptr) {
+      prepare_capture(*connection, request, route);
+    }
     const auto declared = parser.content_length();
     auto refusal =
         precheck(request, route, declared ? std::optional<std::uint64_t>(*declared) : std::nullopt);
@@ -1014,7 +1089,10 @@ asio::awaitable<bool> FrontImpl::handle(const std::shared_ptr<Conn>& connection,
                              "Bad Request: the sessionId query parameter is required"),
           version, keep_alive);
     }
-    auto answer = table_.legacy_post(*session_id, request.body(), context_of(request, who));
+    auto answer =
+        table_.legacy_post(*session_id, request.body(), context_of(request, who),
+                           options_.recorder != nullptr ? request_capture(*connection, request)
+                                                        : http::RequestCapture{});
     co_return co_await write_answer(connection, answer, version, keep_alive);
   }
   if (method == bhttp::verb::post) {
@@ -1048,6 +1126,9 @@ asio::awaitable<bool> FrontImpl::write_answer(const std::shared_ptr<Conn>& conne
     response.set(name, value);
   }
   response.body() = answer.body;
+  if (options_.recorder != nullptr && connection->capture_answer) {
+    capture_answer(*connection, answer);
+  }
   response.keep_alive(keep_alive && !connection->closing);
   response.prepare_payload();
   connection->tcp().expires_after(options_.write_timeout);

@@ -24,6 +24,10 @@ namespace mcpgw::auth {
 class Authenticator;
 }
 
+namespace mcpgw::capture {
+class Recorder;
+}
+
 namespace mcpgw::front {
 
 struct HttpFrontOptions {
@@ -73,6 +77,10 @@ struct HttpFrontOptions {
   std::chrono::milliseconds body_timeout{30000};
   // How long a keep-alive connection waits for the first byte of its next request.
   std::chrono::milliseconds idle_timeout{60000};
+
+  // Records every JSON-RPC message of the MCP endpoints, both ways (serve --capture): request
+  // bodies, JSON answers and SSE events. Null: none. Not owned; outlives the front end.
+  capture::Recorder* recorder = nullptr;
 };
 
 // Fills the options from the [server] table (listen, paths, limits, allow-lists) and the union

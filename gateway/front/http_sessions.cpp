@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/capture/hooks.hpp"
 #include "gateway/front/http_checks.hpp"
 
 namespace mcpgw::front::http {
@@ -303,6 +304,7 @@ std::shared_ptr<SseStream> HttpSession::standalone_stream() {
   auto& stream = streams_[0];
   if (!stream) {
     stream = std::make_shared<SseStream>(0, table_.stream_options(true), table_.events_dropped_);
+    stream->set_capture(table_.stream_capture(*this, "GET"));
   }
   return stream;
 }
@@ -315,6 +317,7 @@ std::shared_ptr<SseStream> HttpSession::new_stream() {
   const auto number = next_stream_++;
   auto stream =
       std::make_shared<SseStream>(number, table_.stream_options(true), table_.events_dropped_);
+  stream->set_capture(table_.stream_capture(*this, "POST"));
   streams_.emplace(number, stream);
   return stream;
 }
@@ -510,6 +513,8 @@ PostOutcome SessionTable::post(IncomingRequest request) {
     return out;
   }
   auto& body = *decoded;
+  capture_body(request.body, request.capture, mcp::traffic::Transport::streamable_http,
+               request.session_id.value_or(std::string()));
   const bool has_initialize = std::any_of(
       body.items.begin(), body.items.end(),
       [](const auto& item) { return item && item->is_request() && item->method == "initialize"; });
@@ -761,6 +766,7 @@ StreamOutcome SessionTable::open_legacy(const std::string& remote,
   auto& session = created.session;
   session->state_ = HttpSession::State::established;
   session->legacy_stream_ = std::make_shared<SseStream>(0, stream_options(false), events_dropped_);
+  session->legacy_stream_->set_capture(stream_capture(*session, "GET"));
   session->legacy_stream_->attach(std::move(sink), std::nullopt);
   session->legacy_stream_->push_event("endpoint",
                                       options_.message_path + "?sessionId=" + session->id());
@@ -771,7 +777,8 @@ StreamOutcome SessionTable::open_legacy(const std::string& remote,
 }
 
 HttpAnswer SessionTable::legacy_post(const std::string& session_id, std::string_view body,
-                                     server::RequestContext context) {
+                                     server::RequestContext context,
+                                     const RequestCapture& capture) {
   auto session = find(session_id, HttpSession::Kind::sse, context.principal_key);
   if (!session) {
     return error_answer(404, kSessionNotFound, "Session not found");
@@ -784,6 +791,7 @@ HttpAnswer SessionTable::legacy_post(const std::string& session_id, std::string_
     answer.body = mcp::encode(decoded.error().to_response());
     return answer;
   }
+  capture_body(body, capture, mcp::traffic::Transport::sse, session->id());
   session->touch();
   auto logic = session->logic_;
   auto& message = *decoded;
@@ -809,6 +817,41 @@ HttpAnswer SessionTable::legacy_post(const std::string& session_id, std::string_
   HttpAnswer accepted;
   accepted.status = 202;
   return accepted;
+}
+
+void SessionTable::capture_body(std::string_view body, const RequestCapture& capture,
+                                mcp::traffic::Transport transport,
+                                const std::string& session) const {
+  if (options_.recorder == nullptr)
+    return;
+  mcp::capture::Record context;
+  context.leg = mcp::traffic::Leg::client;
+  context.direction = mcp::traffic::Direction::client_to_server;
+  context.transport = transport;
+  context.session = session;
+  context.connection = capture.connection;
+  context.http_method = "POST";
+  context.http_headers = capture.headers;
+  capture::record_text(*options_.recorder, context, body);
+}
+
+std::shared_ptr<const StreamCapture> SessionTable::stream_capture(
+    const HttpSession& session, std::string_view http_method) const {
+  if (options_.recorder == nullptr)
+    return nullptr;
+  auto capture = std::make_shared<StreamCapture>();
+  capture->recorder = options_.recorder;
+  auto& context = capture->context;
+  context.leg = mcp::traffic::Leg::client;
+  context.direction = mcp::traffic::Direction::server_to_client;
+  context.transport = session.kind() == HttpSession::Kind::sse
+                          ? mcp::traffic::Transport::sse
+                          : mcp::traffic::Transport::streamable_http;
+  context.session = session.id();
+  context.http_method = std::string(http_method);
+  context.http_status = 200;
+  context.http_headers.push_back({"content-type", "text/event-stream"});
+  return capture;
 }
 
 void SessionTable::stream_released(const std::shared_ptr<HttpSession>& session,

@@ -185,6 +185,12 @@ struct StreamOutcome {
   std::shared_ptr<SseStream> stream;  // attached to the request's sink
 };
 
+// What the connection knows of a request for capture records (serve --capture).
+struct RequestCapture {
+  std::vector<mcp::traffic::Header> headers;  // those the recorder wants
+  std::uint64_t connection = 0;
+};
+
 struct IncomingRequest {
   std::optional<std::string> session_id;        // Mcp-Session-Id
   std::optional<std::string> protocol_version;  // MCP-Protocol-Version
@@ -193,6 +199,7 @@ struct IncomingRequest {
   server::RequestContext context;  // with the authenticated principal
   std::string remote;
   std::shared_ptr<StreamSink> sink;  // the connection, for SSE answers
+  RequestCapture capture;            // filled only when a recorder is set
 };
 
 class SessionTable {
@@ -219,7 +226,7 @@ class SessionTable {
   StreamOutcome open_legacy(const std::string& remote, const server::RequestContext& context,
                             std::shared_ptr<StreamSink> sink);
   HttpAnswer legacy_post(const std::string& session_id, std::string_view body,
-                         server::RequestContext context);
+                         server::RequestContext context, const RequestCapture& capture = {});
 
   // The connection writing `stream` is done with it (stream ended, client gone, detached).
   void stream_released(const std::shared_ptr<HttpSession>& session,
@@ -257,6 +264,11 @@ class SessionTable {
                        IncomingRequest& request, bool initialize);
   void initialize_finished(HttpSession& session, const mcp::Message& response);
   void expire(HttpSession& session);
+  // Records the messages of a request body that decoded (serve --capture).
+  void capture_body(std::string_view body, const RequestCapture& capture,
+                    mcp::traffic::Transport transport, const std::string& session) const;
+  std::shared_ptr<const StreamCapture> stream_capture(const HttpSession& session,
+                                                      std::string_view http_method) const;
 
   runtime::EventLoop& loop_;
   server::Service& service_;

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/capture/hooks.hpp"
 #include "gateway/front/http_checks.hpp"
 #include "mcp/sse.hpp"
 
@@ -54,6 +55,13 @@ void SseStream::push_message(const mcp::Message& message) {
   // Encoded JSON has no line breaks and ids are digits: the writer cannot refuse these.
   static_cast<void>(mcp::append_sse_event(bytes, event));
   push(std::move(bytes), false);
+  if (capture_) {
+    auto record = capture_->context;
+    record.time_us = capture::now_us();
+    record.sse_event_id = id.value_or(std::string());
+    record.message = data;
+    capture_->recorder->record(std::move(record));
+  }
 }
 
 void SseStream::push_event(std::string_view type, std::string_view data) {

@@ -25,7 +25,12 @@
 #include <string_view>
 #include <vector>
 
+#include "mcp/capture.hpp"
 #include "mcp/jsonrpc.hpp"
+
+namespace mcpgw::capture {
+class Recorder;
+}
 
 namespace mcpgw::front::http {
 
@@ -43,6 +48,13 @@ struct StreamOptions {
   std::uint32_t replay_events = 256;
   std::uint64_t max_bytes = 32u << 20;
   std::optional<std::uint64_t> retry_milliseconds;  // in priming events
+};
+
+// Where a stream's messages are recorded (serve --capture): the recorder and the metadata every
+// record of the stream shares; each record adds its time, event id and message.
+struct StreamCapture {
+  capture::Recorder* recorder = nullptr;
+  mcp::capture::Record context;
 };
 
 struct OutgoingEvent {
@@ -64,6 +76,8 @@ class SseStream {
 
   // Producer side. Nothing is accepted after end().
   void push_message(const mcp::Message& message);
+  // Every message pushed from now on is recorded.
+  void set_capture(std::shared_ptr<const StreamCapture> capture) { capture_ = std::move(capture); }
   // An event of another type (the legacy `endpoint` event).
   void push_event(std::string_view type, std::string_view data);
   void push_priming();
@@ -123,6 +137,7 @@ class SseStream {
   const StreamSink* sink_id_ = nullptr;
   bool ended_ = false;
   bool disconnect_requested_ = false;
+  std::shared_ptr<const StreamCapture> capture_;
 };
 
 }  // namespace mcpgw::front::http

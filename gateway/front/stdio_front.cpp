@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/capture/hooks.hpp"
 #include "mcp/catalogue.hpp"
 #include "mcp/ndjson.hpp"
 
@@ -251,6 +252,7 @@ class FrontCore final : public std::enable_shared_from_this<FrontCore>, mcp::Ndj
       write(decoded.error().to_response());
       return;
     }
+    capture(mcp::traffic::Direction::client_to_server, line);
     if (!decoded->is_batch) {
       dispatch(std::move(decoded->items.front().value()), nullptr);
       return;
@@ -281,9 +283,21 @@ class FrontCore final : public std::enable_shared_from_this<FrontCore>, mcp::Ndj
 
   std::size_t queued_bytes() const { return pending_.size() + writing_.size(); }
 
+  // Only JSON text reaches here (decoded input, encoded output).
+  void capture(mcp::traffic::Direction direction, std::string_view text) {
+    if (options_.recorder == nullptr)
+      return;
+    mcp::capture::Record context;
+    context.leg = mcp::traffic::Leg::client;
+    context.direction = direction;
+    context.transport = mcp::traffic::Transport::stdio;
+    capture::record_text(*options_.recorder, context, text);
+  }
+
   void write_text(const std::string& text) {
     if (output_done_)
       return;
+    capture(mcp::traffic::Direction::server_to_client, text);
     if (queued_bytes() + text.size() + 1 > options_.max_output_queue_bytes) {
       spdlog::error("stdio: more than {} bytes of output waiting; the client is not reading",
                     options_.max_output_queue_bytes);

@@ -13,6 +13,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace mcpgw::capture {
+class Recorder;
+}
+
 namespace mcpgw::front {
 
 struct StdioFrontOptions {
@@ -20,6 +24,8 @@ struct StdioFrontOptions {
   int output_fd = 1;
   std::uint64_t max_line_bytes = 16u << 20;
   std::uint64_t max_output_queue_bytes = 64u << 20;
+  // Records every message read and written (serve --capture). Null: none. Not owned.
+  capture::Recorder* recorder = nullptr;
 };
 
 class StdioFront {

@@ -21,6 +21,7 @@
 #include "gateway/lint/render.hpp"
 #include "gateway/mux/gateway.hpp"
 #include "gateway/runtime/asio_loop.hpp"
+#include "gateway/capture/recorder.hpp"
 #include "gateway/serve/audit_sink.hpp"
 #include "gateway/serve/logging.hpp"
 #include "gateway/upstream/client.hpp"
@@ -110,7 +111,20 @@ class Server {
         return 1;
       }
     }
+    if (config_->capture.enabled) {
+      auto capture_config = config_->capture;
+      // Clients send API keys in this header: it never shows in a capture.
+      capture_config.redact_headers.push_back(config_->auth.api_key_header);
+      std::string error;
+      capture_ = capture::CaptureWriter::open(capture_config, options_.version, error);
+      if (!capture_) {
+        err << "mcpgw serve: capture: " << error << "\n";
+        return 1;
+      }
+      spdlog::info("capturing traffic to {}", capture_config.path);
+    }
     upstream::TransportLimits limits;
+    limits.recorder = capture_.get();
     limits.max_line_bytes = config_->server.max_line_bytes;
     limits.max_sse_event_bytes = config_->server.max_sse_event_bytes;
     for (const auto& backend : config_->backends) {
@@ -133,6 +147,7 @@ class Server {
     if (options_.stdio) {
       front::StdioFrontOptions stdio_options;
       stdio_options.max_line_bytes = config_->server.max_line_bytes;
+      stdio_options.recorder = capture_.get();
       stdio_front_ = front::make_stdio_front(context_, *gateway_, stdio_options);
     } else {
       auto http_options = front::http_front_options(*config_);
@@ -141,6 +156,7 @@ class Server {
       auth_options.path = http_options.path;
       authenticator_ = auth::make_authenticator(context_, loop_, config_->auth, auth_options);
       http_options.authenticator = authenticator_.get();
+      http_options.recorder = capture_.get();
       const bool client_certificates =
           config_->server.tls && !config_->server.tls->client_ca_file.empty();
       if (config_->auth.jwt.empty() && config_->auth.api_keys.empty() &&
@@ -177,6 +193,16 @@ class Server {
     context_.run();
     if (audit_)
       audit_->flush();
+    if (capture_) {
+      // Everything has stopped: nothing records any more, so this is the whole capture.
+      capture_->flush_and_close();
+      const auto counters = capture_->counters();
+      spdlog::info(
+          "capture: {} message(s) written, {} dropped, {} file rotation(s), {} write error(s), "
+          "{} unredactable",
+          counters.written, counters.dropped, counters.rotated, counters.write_errors,
+          counters.unredactable);
+    }
     spdlog::info("stopped");
     return 0;
   }
@@ -298,6 +324,8 @@ class Server {
   boost::asio::signal_set signals_;
   boost::asio::signal_set reload_signal_;
   std::unique_ptr<policy::AuditSink> audit_;  // outlives the gateway (declared before it)
+  // Outlives everything that records into it (declared before the factories and fronts).
+  std::unique_ptr<capture::CaptureWriter> capture_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::uint64_t policy_generation_ = 0;
   std::vector<std::unique_ptr<upstream::TransportFactory>> factories_;
@@ -379,6 +407,16 @@ int run(const ServeOptions& options, std::ostream& out, std::ostream& err) {
     changed->server.listen = *options.listen;
     changed->server.host = address->host;
     changed->server.port = address->port;
+    config = std::move(changed);
+  }
+  if (options.capture_path) {
+    if (options.capture_path->empty()) {
+      err << "mcpgw serve: --capture needs a file path\n";
+      return 2;
+    }
+    auto changed = std::make_shared<config::Config>(*config);
+    changed->capture.enabled = true;
+    changed->capture.path = *options.capture_path;
     config = std::move(changed);
   }
   if (options.config_path.empty()) {

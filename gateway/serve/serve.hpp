@@ -18,6 +18,10 @@ struct ServeOptions {
   std::optional<std::string> listen;  // overrides [server] listen ("host:port")
   std::string log_level = "info";     // trace, debug, info, warn, error, off
   LogFormat log_format = LogFormat::text;
+  // --capture PATH: records every JSON-RPC message on both legs (turns [capture] on, or
+  // replaces its path).
+  std::optional<std::string> capture_path;
+  std::string version = "unknown";  // mcpgw's version, written into capture file headers
 };
 
 // Exit codes: 0 after a clean shutdown, 1 when the configuration has errors (printed to `err`

@@ -19,6 +19,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "gateway/capture/hooks.hpp"
+
 namespace mcpgw::upstream::http {
 
 namespace {
@@ -859,6 +861,30 @@ std::vector<mcp::Message> decode_messages(std::string_view text, const std::stri
                    item.error().message);
   }
   return messages;
+}
+
+std::vector<mcp::Message> decode_messages(std::string_view text, const std::string& backend_name,
+                                          const CaptureSite& capture) {
+  auto messages = decode_messages(text, backend_name);
+  // Only text that decoded is valid JSON, which the capture format embeds as it is.
+  if (capture.recorder != nullptr && !messages.empty())
+    capture::record_text(*capture.recorder, capture.context, text);
+  return messages;
+}
+
+void add_response_capture(CaptureSite& site, const Exchange& exchange) {
+  if (site.recorder == nullptr)
+    return;
+  site.context.http_status = static_cast<int>(exchange.status());
+  site.context.http_headers = capture::selected_headers(*site.recorder, exchange.response_fields());
+}
+
+void add_request_capture(CaptureSite& site, const Connection::Request& request) {
+  if (site.recorder == nullptr)
+    return;
+  site.context.http_method = std::string(request.method_string());
+  site.context.http_status = 0;
+  site.context.http_headers = capture::selected_headers(*site.recorder, request.base());
 }
 
 std::chrono::milliseconds reconnect_backoff(std::uint32_t failures) {

@@ -31,8 +31,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "gateway/capture/recorder.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/upstream/transport.hpp"
+#include "mcp/capture.hpp"
 #include "mcp/expected.hpp"
 #include "mcp/jsonrpc.hpp"
 #include "mcp/sse.hpp"
@@ -230,6 +232,7 @@ class Exchange {
   Exchange& operator=(const Exchange&) = delete;
 
   unsigned status() const { return parser_.get().result_int(); }
+  const bhttp::fields& response_fields() const { return parser_.get().base(); }
   // A response header ("" when absent).
   std::string_view header(std::string_view name) const;
   std::string media_type() const;
@@ -321,6 +324,19 @@ class OrderedOutbox {
 // The JSON-RPC messages in an SSE event's data or a JSON body (a batch gives several); invalid
 // ones are logged and skipped.
 std::vector<mcp::Message> decode_messages(std::string_view text, const std::string& backend_name);
+// The same, and when `capture` has a recorder and `text` is JSON-RPC, each message is recorded
+// with the metadata of `capture.context` (the text as received; batches split).
+struct CaptureSite {
+  capture::Recorder* recorder = nullptr;
+  mcp::capture::Record context;
+};
+std::vector<mcp::Message> decode_messages(std::string_view text, const std::string& backend_name,
+                                          const CaptureSite& capture);
+// The HTTP metadata of a response for capture records: status and the headers the recorder
+// wants.
+void add_response_capture(CaptureSite& site, const Exchange& exchange);
+// The same for a request the gateway sends: method and the headers the recorder wants.
+void add_request_capture(CaptureSite& site, const Connection::Request& request);
 
 // Backoff for reconnections: 500 ms doubled per failure, at most 30 s.
 std::chrono::milliseconds reconnect_backoff(std::uint32_t failures);

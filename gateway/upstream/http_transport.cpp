@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include "gateway/capture/hooks.hpp"
 #include "gateway/upstream/forwarded_headers.hpp"
 #include "gateway/upstream/http_client.hpp"
 #include "gateway/upstream/transport.hpp"
@@ -90,7 +91,33 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
   CancelGroup cancel;                       // every request and resumption
   std::shared_ptr<CancelGroup> get_stream;  // the standalone GET stream, while it runs
 
+  std::uint64_t capture_connection = 0;  // drawn on the first captured message
+
   bool live() const { return !closed && handler != nullptr; }
+
+  // Where messages of this transport are recorded (no recorder: nothing is).
+  http::CaptureSite capture_site(mcp::traffic::Direction direction, std::string_view method) {
+    http::CaptureSite site;
+    site.recorder = backend->limits.recorder;
+    if (site.recorder == nullptr)
+      return site;
+    if (capture_connection == 0)
+      capture_connection = capture::next_connection_number();
+    auto& context = site.context;
+    context.leg = mcp::traffic::Leg::backend;
+    context.direction = direction;
+    context.transport = mcp::traffic::Transport::streamable_http;
+    context.backend = name();
+    context.backend_session = session_id;
+    context.connection = capture_connection;
+    context.http_method = std::string(method);
+    return site;
+  }
+  http::CaptureSite response_capture(std::string_view method, const Exchange& exchange) {
+    auto site = capture_site(mcp::traffic::Direction::server_to_client, method);
+    http::add_response_capture(site, exchange);
+    return site;
+  }
   const std::string& name() const { return backend->name; }
 
   void deliver(mcp::Message message, const std::optional<mcp::RequestId>& stream) {
@@ -206,6 +233,11 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
   http::add_forwarded_headers(request, headers);
   request.body() = mcp::encode(message);
   request.prepare_payload();
+  if (auto site = self->capture_site(mcp::traffic::Direction::client_to_server, "POST");
+      site.recorder != nullptr) {
+    http::add_request_capture(site, request);
+    capture::record_text(*site.recorder, site.context, request.body());
+  }
 
   auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
                                           self->backend->exchange_options());
@@ -269,6 +301,7 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
     co_return;
   }
   auto body = co_await exchange->read_all(self->backend->limits.max_body_bytes);
+  const auto site = self->response_capture("POST", *exchange);
   exchange.reset();  // back to the pool before the handler runs
   if (!self->live())
     co_return;
@@ -277,7 +310,7 @@ net::awaitable<void> StreamableState::post(std::shared_ptr<StreamableState> self
     co_return;
   }
   bool answered = false;
-  for (auto& reply : http::decode_messages(*body, self->name())) {
+  for (auto& reply : http::decode_messages(*body, self->name(), site)) {
     if (reply.is_response() && reply.id == id)
       answered = true;
     self->deliver(std::move(reply), id);
@@ -301,7 +334,8 @@ net::awaitable<void> StreamableState::handle_error_status(std::shared_ptr<Stream
   }
   // A JSON-RPC error for this request in the body is the backend's answer.
   if (body && http::media_type(exchange.header("Content-Type")) == "application/json") {
-    for (auto& reply : http::decode_messages(*body, self->name())) {
+    for (auto& reply :
+         http::decode_messages(*body, self->name(), self->response_capture("POST", exchange))) {
       if (reply.kind == mcp::MessageKind::error_response && reply.id == id) {
         self->deliver(std::move(reply), id);
         co_return;
@@ -321,10 +355,12 @@ net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<Stre
       mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
   bool answered = false;
   bool failed = false;
+  auto site = self->response_capture("POST", *exchange);
   const auto on_event = [&](mcp::SseEvent&& event) {
     if (event.type != "message" || event.data.empty())
       return true;  // priming events, other event types
-    for (auto& message : http::decode_messages(event.data, self->name())) {
+    site.context.sse_event_id = event.last_event_id;
+    for (auto& message : http::decode_messages(event.data, self->name(), site)) {
       if (message.is_response() && message.id == id)
         answered = true;
       self->deliver(std::move(message), id);
@@ -402,6 +438,7 @@ net::awaitable<void> StreamableState::relay_response_stream(std::shared_ptr<Stre
       continue;
     }
     const std::string before = parser.last_event_id();
+    site = self->response_capture("GET", resumed);
     result = co_await http::read_sse(resumed, parser, on_event, on_oversize);
     started->reset();
     failures = parser.last_event_id() != before ? 0 : failures + 1;
@@ -413,10 +450,12 @@ net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableS
                                                      std::uint64_t epoch) {
   mcp::SseParser parser(
       mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
+  http::CaptureSite site;
   const auto on_event = [&](mcp::SseEvent&& event) {
     if (event.type != "message" || event.data.empty())
       return true;
-    for (auto& message : http::decode_messages(event.data, self->name()))
+    site.context.sse_event_id = event.last_event_id;
+    for (auto& message : http::decode_messages(event.data, self->name(), site))
       self->deliver(std::move(message), std::nullopt);
     return self->live();
   };
@@ -469,6 +508,7 @@ net::awaitable<void> StreamableState::run_get_stream(std::shared_ptr<StreamableS
     }
     const std::string before = parser.last_event_id();
     const auto dispatched = parser.events_dispatched();
+    site = self->response_capture("GET", exchange);
     auto result = co_await http::read_sse(exchange, parser, on_event, on_oversize);
     started->reset();
     parser.finish();

@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include "gateway/capture/hooks.hpp"
 #include "gateway/upstream/forwarded_headers.hpp"
 #include "gateway/upstream/http_client.hpp"
 #include "gateway/upstream/transport.hpp"
@@ -59,7 +60,27 @@ class SseState : public std::enable_shared_from_this<SseState> {
   http::OutboxHeaders outbox_headers;  // forwarded headers of what waits in the outbox
   CancelGroup cancel;
 
+  std::uint64_t capture_connection = 0;  // drawn on the first captured message
+
   bool live() const { return !closed && !gone && handler != nullptr; }
+
+  // Where messages of this transport are recorded (no recorder: nothing is).
+  http::CaptureSite capture_site(mcp::traffic::Direction direction, std::string_view method) {
+    http::CaptureSite site;
+    site.recorder = backend->limits.recorder;
+    if (site.recorder == nullptr)
+      return site;
+    if (capture_connection == 0)
+      capture_connection = capture::next_connection_number();
+    auto& context = site.context;
+    context.leg = mcp::traffic::Leg::backend;
+    context.direction = direction;
+    context.transport = mcp::traffic::Transport::sse;
+    context.backend = name();
+    context.connection = capture_connection;
+    context.http_method = std::string(method);
+    return site;
+  }
   const std::string& name() const { return backend->name; }
 
   void lose(const TransportError& error) {
@@ -169,12 +190,15 @@ net::awaitable<void> SseState::run_stream(std::shared_ptr<SseState> self) {
 
   mcp::SseParser parser(
       mcp::SseParserOptions{static_cast<std::size_t>(self->backend->limits.max_sse_event_bytes)});
+  auto site = self->capture_site(mcp::traffic::Direction::server_to_client, "GET");
+  http::add_response_capture(site, exchange);
   const auto on_event = [&](mcp::SseEvent&& event) {
     if (event.type == "endpoint")
       return self->on_endpoint(event.data);
     if (event.type != "message" || event.data.empty())
       return true;
-    for (auto& message : http::decode_messages(event.data, self->name()))
+    site.context.sse_event_id = event.last_event_id;
+    for (auto& message : http::decode_messages(event.data, self->name(), site))
       self->deliver(std::move(message));
     return self->live();
   };
@@ -215,6 +239,11 @@ net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message
   http::add_forwarded_headers(request, headers);
   request.body() = mcp::encode(message);
   request.prepare_payload();
+  if (auto site = self->capture_site(mcp::traffic::Direction::client_to_server, "POST");
+      site.recorder != nullptr) {
+    http::add_request_capture(site, request);
+    capture::record_text(*site.recorder, site.context, request.body());
+  }
   auto started = co_await Exchange::start(self->backend->pool, self->cancel, request,
                                           self->backend->exchange_options());
   release();
@@ -232,6 +261,8 @@ net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message
   const unsigned status = exchange.status();
   auto body = co_await exchange.read_all(kMaxErrorBody);
   const std::string media = exchange.media_type();
+  auto site = self->capture_site(mcp::traffic::Direction::server_to_client, "POST");
+  http::add_response_capture(site, exchange);
   started->reset();
   if (!self->live() || status / 100 == 2)
     co_return;  // the answer, if any, comes on the stream
@@ -240,7 +271,7 @@ net::awaitable<void> SseState::post(std::shared_ptr<SseState> self, mcp::Message
     co_return;
   }
   if (body && media == "application/json") {
-    for (auto& reply : http::decode_messages(*body, self->name())) {
+    for (auto& reply : http::decode_messages(*body, self->name(), site)) {
       if (reply.kind == mcp::MessageKind::error_response && reply.id == id) {
         self->deliver(std::move(reply));
         co_return;

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <utility>
 
+#include "gateway/capture/hooks.hpp"
 #include "gateway/upstream/process.hpp"
 #include "gateway/upstream/transport.hpp"
 #include "mcp/ndjson.hpp"
@@ -107,6 +108,9 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
       return;
     }
     const std::string text = mcp::encode(message);
+    if (spec_->limits.recorder != nullptr)
+      capture::record_text(*spec_->limits.recorder,
+                           capture_context(mcp::traffic::Direction::client_to_server), text);
     const std::size_t queued = pending_output_.size() + writing_.size();
     if (queued + text.size() + 1 > write_queue_limit()) {
       spdlog::error(
@@ -301,7 +305,22 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
           spec_->name, message.error().message);
       return;
     }
+    if (spec_->limits.recorder != nullptr)
+      capture::record_text(*spec_->limits.recorder,
+                           capture_context(mcp::traffic::Direction::server_to_client), line);
     handler_->on_message(std::move(*message), std::nullopt);
+  }
+
+  mcp::capture::Record capture_context(mcp::traffic::Direction direction) {
+    if (connection_number_ == 0)
+      connection_number_ = capture::next_connection_number();
+    mcp::capture::Record context;
+    context.leg = mcp::traffic::Leg::backend;
+    context.direction = direction;
+    context.transport = mcp::traffic::Transport::stdio;
+    context.backend = spec_->name;
+    context.connection = connection_number_;
+    return context;
   }
 
   // ---- stderr ----
@@ -490,8 +509,9 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   std::string stderr_line_;
   bool stderr_line_cut_ = false;
 
-  std::string pending_output_;  // encoded lines not yet handed to the kernel
-  std::string writing_;         // the batch being written
+  std::string pending_output_;           // encoded lines not yet handed to the kernel
+  std::uint64_t connection_number_ = 0;  // for capture records, drawn on first use
+  std::string writing_;                  // the batch being written
   bool writing_in_flight_ = false;
 
   bool started_ = false;

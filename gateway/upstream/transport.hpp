@@ -20,6 +20,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace mcpgw::capture {
+class Recorder;
+}
+
 namespace mcpgw::upstream {
 
 struct TransportError {
@@ -110,6 +114,9 @@ struct TransportLimits {
   // stdio: output waiting for the child to read it; more means the backend stopped reading and
   // is treated as failed. At least max_line_bytes + 1 is used.
   std::uint64_t max_write_queue_bytes = 64u << 20;
+  // Not a limit, but handed to every transport the same way: where the messages each transport
+  // sends and receives are recorded (serve --capture). Null: not recorded. Not owned.
+  capture::Recorder* recorder = nullptr;
 };
 
 // Factories; they log through spdlog with the backend's name. Defined next to each transport.
