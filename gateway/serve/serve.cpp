@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/auth/authenticator.hpp"
+#include "gateway/capture/recorder.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/config/values.hpp"
 #include "gateway/front/http_front.hpp"
@@ -21,7 +22,6 @@
 #include "gateway/lint/render.hpp"
 #include "gateway/mux/gateway.hpp"
 #include "gateway/runtime/asio_loop.hpp"
-#include "gateway/capture/recorder.hpp"
 #include "gateway/serve/audit_sink.hpp"
 #include "gateway/serve/logging.hpp"
 #include "gateway/upstream/client.hpp"
