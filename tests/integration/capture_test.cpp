@@ -1,0 +1,281 @@
+// Traffic capture end to end: the real mcpgw with --capture in front of a stdio fixture and a
+// Streamable HTTP fixture. A session initializes, lists tools, calls a tool on each backend
+// (one with progress over SSE); after SIGTERM every line of the file is JSON, every leg and
+// direction is there with its fields, credentials and configured paths are redacted. A
+// SIGKILLed gateway leaves at most its last line partial.
+#include <openssl/evp.h>
+
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+
+namespace mcpgw::integration {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kVersion = "2025-06-18";
+constexpr const char* kApiKey = "client-api-key-7f3a91";
+constexpr const char* kBackendToken = "backend-token-5521c0";
+constexpr const char* kSecretText = "top-secret-echo-0c8e";
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+// The complete lines of `text` and, when it does not end with a newline, the partial rest.
+struct Lines {
+  std::vector<std::string> complete;
+  std::string partial;
+};
+Lines split_lines(const std::string& text) {
+  Lines out;
+  std::size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    out.complete.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  out.partial = text.substr(start);
+  return out;
+}
+
+class CaptureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("capture");
+    fixture_ = std::make_unique<RunningFixture>(dir_);
+  }
+  void TearDown() override {
+    gateway_.reset();
+    fixture_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::string config_text() const {
+    return std::string("[policy]\ndefault = \"allow\"\n\n[[auth.api_key]]\nname = \"ci\"\n") +
+           "sha256 = \"" + sha256_hex(kApiKey) + "\"\n\n" +
+           "[capture]\npath = \"configured.jsonl\"\n"
+           "redact_paths = [\"params.arguments.text\", \"result.content.*.text\"]\n\n"
+           "[[backend]]\nname = \"local\"\ncommand = [\"" +
+           std::string(MCPGW_FIXTURE_BINARY) + "\", \"stdio\"]\n\n" +
+           "[[backend]]\nname = \"web\"\nurl = \"" + fixture_->url() +
+           "\"\nheaders = { Authorization = \"Bearer " + kBackendToken + "\" }\n";
+  }
+
+  Headers headers(const std::string& session = "") const {
+    auto out = mcp_post_headers(session, session.empty() ? "" : kVersion);
+    out.emplace_back("X-API-Key", kApiKey);
+    return out;
+  }
+
+  // initialize, initialized, tools/list, echo on the stdio backend, a tool with progress on
+  // the HTTP backend.
+  void run_session() {
+    HttpConnection connection(gateway_->port());
+    const auto init =
+        connection.request("POST", "/mcp", headers(), initialize_request(0, kVersion).dump());
+    ASSERT_TRUE(init);
+    ASSERT_EQ(init->status, 200) << init->body;
+    session_ = init->header("mcp-session-id");
+    ASSERT_FALSE(session_.empty());
+    const auto initialized =
+        connection.request("POST", "/mcp", headers(session_),
+                           jsonrpc_notification("notifications/initialized").dump());
+    ASSERT_TRUE(initialized);
+    ASSERT_EQ(initialized->status, 202);
+    const auto list = connection.request("POST", "/mcp", headers(session_),
+                                         jsonrpc_request(1, "tools/list").dump());
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->status, 200) << list->body;
+    const auto echo = connection.request(
+        "POST", "/mcp", headers(session_),
+        jsonrpc_request(2, "tools/call",
+                        {{"name", "local__echo"}, {"arguments", {{"text", kSecretText}}}})
+            .dump());
+    ASSERT_TRUE(echo);
+    ASSERT_EQ(echo->status, 200) << echo->body;
+    EXPECT_NE(echo->body.find(kSecretText), std::string::npos);  // the client sees it
+    const auto progress =
+        connection.request("POST", "/mcp", headers(session_),
+                           jsonrpc_request(3, "tools/call",
+                                           {{"name", "web__test_tool_with_progress"},
+                                            {"arguments", json::object()},
+                                            {"_meta", {{"progressToken", "tok-1"}}}})
+                               .dump());
+    ASSERT_TRUE(progress);
+    ASSERT_EQ(progress->status, 200) << progress->body;
+    ASSERT_EQ(progress->header("content-type").rfind("text/event-stream", 0), 0u);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<RunningFixture> fixture_;
+  std::unique_ptr<RunningGateway> gateway_;
+  std::string session_;
+};
+
+bool has(const json& record, const char* key) {
+  return record.contains(key);
+}
+
+TEST_F(CaptureTest, EveryLegAndDirectionIsRecordedWithItsFieldsAndSecretsRedacted) {
+  const auto capture = dir_ / "cli.jsonl";  // --capture replaces [capture] path
+  gateway_ = std::make_unique<RunningGateway>(
+      dir_, config_text(), std::vector<std::string>{"--capture", capture.string()});
+  run_session();
+  ASSERT_EQ(gateway_->child().stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "configured.jsonl"));
+  const std::string text = read_file(capture);
+  for (const char* secret : {kApiKey, kBackendToken, kSecretText})
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret;
+  const auto lines = split_lines(text);
+  EXPECT_TRUE(lines.partial.empty());
+  ASSERT_GT(lines.complete.size(), 10u);
+  std::vector<json> records;
+  for (const auto& line : lines.complete) {
+    auto record = json::parse(line, nullptr, false);
+    ASSERT_FALSE(record.is_discarded()) << line;
+    records.push_back(std::move(record));
+  }
+  EXPECT_EQ(records[0]["type"], "header");
+  EXPECT_EQ(records[0]["format"], "mcpgw-capture");
+  EXPECT_EQ(records[0]["version"], 1);
+
+  // What each (leg, transport, direction) carried, by method or "response".
+  bool client_in_initialize = false, client_out_initialize = false;
+  bool client_progress_on_sse = false, client_progress_result = false;
+  bool stdio_out = false, stdio_in = false;
+  bool http_out_with_token = false, http_in_json = false, http_progress_on_sse = false;
+  bool echo_redacted_in = false, echo_redacted_out = false;
+  for (const auto& record : records) {
+    if (record["type"] != "message")
+      continue;
+    ASSERT_TRUE(record["ts_us"].is_number_integer());
+    const auto& message = record["message"];
+    const std::string method = message.value("method", "");
+    const std::string leg = record["leg"];
+    const std::string direction = record["direction"];
+    const std::string transport = record["transport"];
+    if (leg == "client") {
+      EXPECT_EQ(transport, "streamable_http");
+      EXPECT_TRUE(has(record, "connection") || has(record, "sse_event_id")) << record.dump();
+      if (direction == "client->server") {
+        EXPECT_EQ(record["http_method"], "POST");
+        EXPECT_EQ(record["http_headers"]["x-api-key"], "[redacted]") << record.dump();
+        EXPECT_FALSE(has(record, "http_status"));
+        if (method == "initialize") {
+          client_in_initialize = true;
+          EXPECT_FALSE(has(record, "session"));  // not known yet
+        } else {
+          EXPECT_EQ(record["session"], session_);
+          EXPECT_EQ(record["http_headers"]["mcp-protocol-version"], kVersion);
+        }
+        if (method == "tools/call" && message["params"]["name"] == "local__echo")
+          echo_redacted_in = message["params"]["arguments"]["text"] == "[redacted]";
+      } else {
+        EXPECT_EQ(record["session"], session_) << record.dump();
+        EXPECT_EQ(record["http_status"], 200);
+        if (message.contains("result") && message["result"].contains("serverInfo")) {
+          client_out_initialize = true;
+          EXPECT_EQ(record["http_headers"]["mcp-session-id"], session_);
+        }
+        if (method == "notifications/progress") {
+          client_progress_on_sse = !record.value("sse_event_id", "").empty() &&
+                                   record["http_headers"]["content-type"] == "text/event-stream";
+        }
+        if (message.value("id", json()) == 3 && message.contains("result"))
+          client_progress_result = has(record, "sse_event_id");
+        if (message.value("id", json()) == 2 && message.contains("result"))
+          echo_redacted_out = message["result"]["content"][0]["text"] == "[redacted]";
+      }
+    } else {
+      ASSERT_EQ(leg, "backend");
+      EXPECT_GT(record.value("connection", 0), 0) << record.dump();
+      if (transport == "stdio") {
+        EXPECT_EQ(record["backend"], "local");
+        EXPECT_FALSE(has(record, "http_method"));
+        (direction == "client->server" ? stdio_out : stdio_in) = true;
+      } else {
+        ASSERT_EQ(transport, "streamable_http");
+        EXPECT_EQ(record["backend"], "web");
+        if (direction == "client->server") {
+          EXPECT_EQ(record["http_method"], "POST");
+          if (record["http_headers"].value("authorization", "") == "[redacted]")
+            http_out_with_token = true;
+        } else {
+          EXPECT_GT(record.value("http_status", 0), 0);
+          if (record["http_headers"].value("content-type", "") == "application/json")
+            http_in_json = true;
+          if (method == "notifications/progress")
+            http_progress_on_sse = !record.value("sse_event_id", "").empty() &&
+                                   !record.value("backend_session", "").empty();
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(client_in_initialize);
+  EXPECT_TRUE(client_out_initialize);
+  EXPECT_TRUE(client_progress_on_sse);
+  EXPECT_TRUE(client_progress_result);
+  EXPECT_TRUE(stdio_out);
+  EXPECT_TRUE(stdio_in);
+  EXPECT_TRUE(http_out_with_token);
+  EXPECT_TRUE(http_in_json);
+  EXPECT_TRUE(http_progress_on_sse);
+  EXPECT_TRUE(echo_redacted_in);
+  EXPECT_TRUE(echo_redacted_out);
+  EXPECT_NE(gateway_->child().stderr_text().find("capture: "), std::string::npos);
+}
+
+TEST_F(CaptureTest, ASigkilledGatewayLeavesAtMostTheLastLinePartial) {
+  gateway_ = std::make_unique<RunningGateway>(dir_, config_text());
+  run_session();
+  // Lines reach the file from the writer thread: wait until the session's last answer is in.
+  const auto capture = dir_ / "configured.jsonl";
+  EXPECT_TRUE(wait_until(
+      [&] { return read_file(capture).find("\"id\":3,\"result\"") != std::string::npos; }));
+  gateway_->child().stop(10s, SIGKILL);
+  const auto lines = split_lines(read_file(capture));
+  ASSERT_GT(lines.complete.size(), 1u);
+  EXPECT_EQ(json::parse(lines.complete.front())["type"], "header");
+  for (const auto& line : lines.complete)
+    EXPECT_FALSE(json::parse(line, nullptr, false).is_discarded()) << line;
+  // A partial last line, if any, is the start of a record.
+  if (!lines.partial.empty()) {
+    EXPECT_EQ(lines.partial.front(), '{');
+  }
+}
+
+TEST_F(CaptureTest, AnUnwritableCapturePathStopsServeWithTheReason) {
+  const auto config = dir_ / "gateway.toml";
+  write_file(config, config_text());
+  Child serve({MCPGW_BINARY, "serve", "--config", config.string(), "--listen", "127.0.0.1:0",
+               "--capture", (dir_ / "missing" / "c.jsonl").string()},
+              dir_ / "serve.stderr");
+  const auto status = serve.wait(20s);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_NE(serve.stderr_text().find("cannot open capture file"), std::string::npos)
+      << serve.stderr_text();
+}
+
+}  // namespace
+}  // namespace mcpgw::integration
