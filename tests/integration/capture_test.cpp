@@ -263,6 +263,99 @@ TEST_F(CaptureTest, ASigkilledGatewayLeavesAtMostTheLastLinePartial) {
   }
 }
 
+TEST_F(CaptureTest, TheStdioFrontEndIsRecordedBothWays) {
+  const auto config = dir_ / "gateway.toml";
+  write_file(config, config_text());
+  const auto capture = dir_ / "stdio.jsonl";
+  Child serve({MCPGW_BINARY, "serve", "--stdio", "--config", config.string(), "--capture",
+               capture.string()},
+              dir_ / "serve.stderr");
+  serve.write_stdin(initialize_request(0, kVersion).dump() + "\n");
+  const auto init = serve.read_line();
+  ASSERT_TRUE(init) << serve.stderr_text();
+  serve.write_stdin(jsonrpc_notification("notifications/initialized").dump() + "\n" +
+                    jsonrpc_request(1, "tools/list").dump() + "\n");
+  const auto list = serve.read_line();
+  ASSERT_TRUE(list) << serve.stderr_text();
+  serve.close_stdin();
+  const auto status = serve.wait(30s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  std::size_t in = 0;
+  std::size_t out = 0;
+  for (const auto& line : split_lines(read_file(capture)).complete) {
+    const auto record = json::parse(line);
+    if (record["type"] != "message" || record["leg"] != "client")
+      continue;
+    EXPECT_EQ(record["transport"], "stdio");
+    EXPECT_FALSE(record.contains("http_method"));
+    if (record["direction"] == "client->server") {
+      ++in;
+    } else {
+      ++out;
+      EXPECT_EQ(record["message"].dump(), json::parse(out == 1 ? *init : *list).dump());
+    }
+  }
+  EXPECT_EQ(in, 3u);  // initialize, initialized, tools/list
+  EXPECT_EQ(out, 2u);
+}
+
+TEST_F(CaptureTest, TheLegacySseFrontEndIsRecordedBothWays) {
+  const auto capture = dir_ / "sse.jsonl";
+  gateway_ = std::make_unique<RunningGateway>(
+      dir_, config_text(), std::vector<std::string>{"--capture", capture.string()});
+  HttpConnection stream(gateway_->port());
+  stream.send_request("GET", "/sse", {{"Accept", "text/event-stream"}, {"X-API-Key", kApiKey}});
+  const auto head = stream.read_head();
+  ASSERT_TRUE(head);
+  ASSERT_EQ(head->status, 200);
+  // Reads the stream until an event's data satisfies `wanted`; returns that data.
+  std::string received;
+  const auto next_data = [&](const auto& wanted) -> std::optional<std::string> {
+    for (int reads = 0; reads < 100; ++reads) {
+      for (const auto& data : sse_data(received))
+        if (wanted(data))
+          return data;
+      const auto more = stream.read_some();
+      if (!more || more->empty())
+        return std::nullopt;
+      received += *more;
+    }
+    return std::nullopt;
+  };
+  const auto endpoint =
+      next_data([](const std::string& data) { return data.rfind("/message", 0) == 0; });
+  ASSERT_TRUE(endpoint);
+  const std::string session = endpoint->substr(endpoint->find('=') + 1);
+  HttpConnection posts(gateway_->port());
+  Headers headers{{"Content-Type", "application/json"}, {"X-API-Key", kApiKey}};
+  const auto accepted =
+      posts.request("POST", *endpoint, headers, initialize_request(7, "2024-11-05").dump());
+  ASSERT_TRUE(accepted);
+  ASSERT_EQ(accepted->status, 202);
+  ASSERT_TRUE(next_data(
+      [](const std::string& data) { return data.find("\"id\":7") != std::string::npos; }));
+  ASSERT_EQ(gateway_->child().stop(), 0);
+  bool in = false;
+  bool out = false;
+  for (const auto& line : split_lines(read_file(capture)).complete) {
+    const auto record = json::parse(line);
+    if (record["type"] != "message" || record["leg"] != "client")
+      continue;
+    EXPECT_EQ(record["transport"], "sse");
+    EXPECT_EQ(record["session"], session);
+    if (record["direction"] == "client->server") {
+      in = record["message"]["id"] == 7 && record["http_method"] == "POST" &&
+           record["http_headers"]["x-api-key"] == "[redacted]";
+    } else {
+      out = record["message"]["id"] == 7 && record["http_method"] == "GET" &&
+            record["http_status"] == 200 && !record.contains("sse_event_id");
+    }
+  }
+  EXPECT_TRUE(in);
+  EXPECT_TRUE(out);
+}
+
 TEST_F(CaptureTest, AnUnwritableCapturePathStopsServeWithTheReason) {
   const auto config = dir_ / "gateway.toml";
   write_file(config, config_text());
