@@ -8,8 +8,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+
 #include "gateway/lint/lint.hpp"
 #include "gateway/serve/serve.hpp"
+#include "inspect/filter.hpp"
+#include "inspect/inspect.hpp"
 
 namespace mcpgw::cli {
 namespace {
@@ -22,7 +30,6 @@ struct PendingSubcommand {
 
 // Subcommands whose implementation has not landed: they say so and exit 2, never pretend.
 constexpr PendingSubcommand kPending[] = {
-    {"inspect", "Decode captured MCP traffic (not built yet)", "the inspect issue (#5)"},
     {"replay", "Re-send recorded sessions against a backend (not built yet)",
      "the replay issue (#6)"},
 };
@@ -41,6 +48,22 @@ constexpr Choice<serve::LogFormat> kLogFormats[] = {{"text", serve::LogFormat::t
 constexpr Choice<const char*> kLogLevels[] = {{"info", "info"},   {"trace", "trace"},
                                               {"debug", "debug"}, {"warn", "warn"},
                                               {"error", "error"}, {"off", "off"}};
+// inspect: "auto" detects the input format (and the direction of a one-way stdio file).
+constexpr Choice<int> kInputFormats[] = {
+    {"auto", -1},
+    {"capture", static_cast<int>(mcp::traffic::Format::capture)},
+    {"har", static_cast<int>(mcp::traffic::Format::har)},
+    {"http", static_cast<int>(mcp::traffic::Format::http_transcript)},
+    {"pcap", static_cast<int>(mcp::traffic::Format::pcap)},
+    {"stdio", static_cast<int>(mcp::traffic::Format::stdio)}};
+constexpr Choice<int> kStdioDirections[] = {
+    {"auto", -1},
+    {"c2s", static_cast<int>(mcp::traffic::Direction::client_to_server)},
+    {"s2c", static_cast<int>(mcp::traffic::Direction::server_to_client)}};
+constexpr Choice<inspect::OutputFormat> kInspectFormats[] = {
+    {"timeline", inspect::OutputFormat::timeline},
+    {"jsonl", inspect::OutputFormat::jsonl},
+    {"json", inspect::OutputFormat::json}};
 constexpr Choice<lint::ColorMode> kColors[] = {{"auto", lint::ColorMode::automatic},
                                                {"always", lint::ColorMode::always},
                                                {"never", lint::ColorMode::never}};
@@ -91,6 +114,13 @@ struct Parsed {
   std::string serve_capture;
   std::string serve_log_format = "text";
   bool print_demo_config = false;
+  inspect::InspectOptions inspect;
+  std::string inspect_input_format = "auto";
+  std::string inspect_stdio_direction = "auto";
+  std::string inspect_format = "timeline";
+  std::string inspect_color = "auto";
+  std::string inspect_since;
+  std::string inspect_until;
 };
 
 // Option name -> the fixed set of values it accepts, for describe_cli().
@@ -153,6 +183,122 @@ void add_serve(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
       "2 usage error. See mcpgw-serve(1).");
 }
 
+void add_inspect(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
+  auto* inspect = app.add_subcommand("inspect", "Decode captured MCP traffic");
+  auto& options = parsed.inspect;
+  inspect
+      ->add_option("inputs", options.inputs,
+                   "Captures to read, one after another; - or none: standard input")
+      ->type_name("FILE");
+  add_choice_option(*inspect, "--input-format", parsed.inspect_input_format, kInputFormats,
+                    "Input format (auto: detected from the first bytes)", choices);
+  add_choice_option(*inspect, "--stdio-direction", parsed.inspect_stdio_direction, kStdioDirections,
+                    "Direction of a one-way stdio transcript (auto: judged from its first message)",
+                    choices);
+  add_choice_option(*inspect, "--format", parsed.inspect_format, kInspectFormats,
+                    "Output: a timeline, one JSON object per exchange, or one JSON array", choices);
+  inspect->add_flag("--stats", options.stats,
+                    "Statistics instead of exchanges: counts, error rates, latency, sessions");
+  inspect->add_flag("--full", options.full, "Show payloads whole (pretty-printed in the timeline)");
+  inspect->add_flag("--strict", options.strict, "Stop with status 1 at the first malformed record");
+  inspect->add_flag("--follow", options.follow,
+                    "Keep reading a growing capture until SIGINT or SIGTERM");
+  inspect->add_option("--html", options.html_path, "Write a self-contained HTML waterfall to FILE")
+      ->type_name("FILE");
+  add_choice_option(*inspect, "--color", parsed.inspect_color, kColors,
+                    "Colour the timeline (auto: on a terminal, unless NO_COLOR is set)", choices);
+  inspect->add_option("--session", options.sessions, "Only sessions starting with ID (or a glob)")
+      ->type_name("ID");
+  inspect->add_option("--method", options.methods, "Only this method (glob with *)")
+      ->type_name("GLOB");
+  inspect->add_option("--tool", options.tools, "Only calls of this tool (glob with *)")
+      ->type_name("GLOB");
+  inspect->add_option("--backend", options.backends, "Only this backend (gateway captures)")
+      ->type_name("NAME");
+  inspect->add_flag("--errors", options.errors_only, "Only JSON-RPC errors and tool errors");
+  inspect
+      ->add_option("--since", parsed.inspect_since,
+                   "Only exchanges started at or after TIME (RFC 3339 or epoch microseconds)")
+      ->type_name("TIME");
+  inspect
+      ->add_option("--until", parsed.inspect_until,
+                   "Only exchanges started at or before TIME (RFC 3339 or epoch microseconds)")
+      ->type_name("TIME");
+  inspect->footer(
+      "Exit status: 0 ok (malformed records are reported and skipped), 1 an input that cannot\n"
+      "be read or a malformed record under --strict, 2 usage error. See mcpgw-inspect(1).");
+}
+
+// SIGINT/SIGTERM end `inspect --follow`; the handlers live only as long as the run.
+std::atomic<bool> g_inspect_stop{false};
+
+extern "C" void on_inspect_signal(int) {
+  g_inspect_stop.store(true);
+}
+
+class InspectSignals {
+ public:
+  InspectSignals() {
+    g_inspect_stop.store(false);
+    struct sigaction action {};
+    action.sa_handler = on_inspect_signal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_int_);
+    ::sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~InspectSignals() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  InspectSignals(const InspectSignals&) = delete;
+  InspectSignals& operator=(const InspectSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+bool inspect_color(lint::ColorMode mode, const std::ostream& out) {
+  if (mode != lint::ColorMode::automatic)
+    return mode == lint::ColorMode::always;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0')
+    return false;
+  return &out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+}
+
+int run_inspect_command(Parsed& parsed, std::ostream& out, std::ostream& err) {
+  auto& options = parsed.inspect;
+  if (options.inputs.empty())
+    options.inputs.push_back("-");
+  const int input_format = choice_value(kInputFormats, parsed.inspect_input_format);
+  if (input_format >= 0)
+    options.input_format = static_cast<mcp::traffic::Format>(input_format);
+  const int direction = choice_value(kStdioDirections, parsed.inspect_stdio_direction);
+  if (direction >= 0)
+    options.stdio_direction = static_cast<mcp::traffic::Direction>(direction);
+  options.format = choice_value(kInspectFormats, parsed.inspect_format);
+  options.stats_json = options.stats && options.format != inspect::OutputFormat::timeline;
+  options.color = inspect_color(choice_value(kColors, parsed.inspect_color), out);
+  for (auto [text, target] : {std::pair{&parsed.inspect_since, &options.since_us},
+                              std::pair{&parsed.inspect_until, &options.until_us}}) {
+    if (text->empty())
+      continue;
+    *target = inspect::parse_time_us(*text);
+    if (!*target) {
+      err << "mcpgw inspect: '" << *text
+          << "' is not a time: use RFC 3339 (2026-11-22T04:11:02Z) or microseconds since the "
+             "epoch\n";
+      return kExitUsage;
+    }
+  }
+  if (!options.follow)
+    return inspect::run_inspect(options, out, err);
+  InspectSignals signals;
+  options.stop = [] { return g_inspect_stop.load(); };
+  return inspect::run_inspect(options, out, err);
+}
+
 void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   app.set_version_flag("--version", std::string("mcpgw ") + MCPGW_VERSION,
                        "Print the version and exit");
@@ -160,6 +306,7 @@ void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   app.footer("Exit codes: 0 ok, 1 findings or failure, 2 usage or I/O error.\nSee mcpgw(1).");
   add_serve(app, parsed, choices);
   add_lint(app, parsed, choices);
+  add_inspect(app, parsed, choices);
   for (const auto& pending : kPending) {
     app.add_subcommand(pending.name, pending.summary)->allow_extras()->prefix_command();
   }
@@ -237,6 +384,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return kExitUsage;
     }
   }
+  if (app.got_subcommand("inspect"))
+    return run_inspect_command(parsed, out, err);
   if (app.got_subcommand("serve")) {
     if (parsed.print_demo_config) {
       out << serve::embedded_config();

@@ -7,7 +7,7 @@ _mcpgw_subcommands="serve lint inspect replay"
 _mcpgw_global_options="-h --help --version"
 _mcpgw_lint_options="-h --help --format --strict --test --color"
 _mcpgw_serve_options="-h --help -c --config --stdio --capture --listen --log-level --log-format --print-demo-config"
-_mcpgw_inspect_options="-h --help"
+_mcpgw_inspect_options="-h --help --input-format --stdio-direction --format --stats --full --strict --follow --html --color --session --method --tool --backend --errors --since --until"
 _mcpgw_replay_options="-h --help"
 
 _mcpgw_files() {
@@ -96,7 +96,41 @@ _mcpgw() {
             esac
             COMPREPLY=($(compgen -W "$_mcpgw_serve_options" -- "$cur"))
             ;;
-        inspect | replay)
+        inspect)
+            case $prev in
+                --input-format)
+                    COMPREPLY=($(compgen -W "auto capture har http pcap stdio" -- "$cur"))
+                    return
+                    ;;
+                --stdio-direction)
+                    COMPREPLY=($(compgen -W "auto c2s s2c" -- "$cur"))
+                    return
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "timeline jsonl json" -- "$cur"))
+                    return
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+                    return
+                    ;;
+                --html)
+                    _mcpgw_files "$cur"
+                    return
+                    ;;
+                --session | --method | --tool | --backend | --since | --until)
+                    # Free text: nothing sensible to offer.
+                    COMPREPLY=()
+                    return
+                    ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$_mcpgw_inspect_options" -- "$cur"))
+            else
+                _mcpgw_files "$cur"
+            fi
+            ;;
+        replay)
             local options_var="_mcpgw_${subcommand}_options"
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "${!options_var}" -- "$cur"))

@@ -10,7 +10,7 @@ complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -s h -l help
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -l version -d 'Print the version and exit'
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a serve -d 'Run the MCP gateway'
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a lint -d 'Validate config and policy files, run policy tests'
-complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a inspect -d 'Decode captured MCP traffic (not built yet)'
+complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a inspect -d 'Decode captured MCP traffic'
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a replay -d 'Re-send recorded sessions against a backend (not built yet)'
 
 # mcpgw serve
@@ -31,6 +31,25 @@ complete -c mcpgw -n "__fish_seen_subcommand_from lint" -l test -r -F -d 'Run th
 complete -c mcpgw -n "__fish_seen_subcommand_from lint" -l color -x -a 'auto always never' -d 'When to colour the text output'
 complete -c mcpgw -n "__fish_seen_subcommand_from lint" -F
 
-# Subcommands that are not built yet.
+# mcpgw inspect
 complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -s h -l help -d 'Print help and exit'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l input-format -x -a 'auto capture har http pcap stdio' -d 'Input format'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l stdio-direction -x -a 'auto c2s s2c' -d 'Direction of a one-way stdio transcript'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l format -x -a 'timeline jsonl json' -d 'Output format'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l stats -d 'Statistics instead of exchanges'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l full -d 'Show payloads whole'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l strict -d 'Stop with status 1 at the first malformed record'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l follow -d 'Keep reading a growing capture'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l html -r -F -d 'Write a self-contained HTML waterfall'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l color -x -a 'auto always never' -d 'When to colour the timeline'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l session -x -d 'Only sessions starting with this id'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l method -x -d 'Only this method (glob)'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l tool -x -d 'Only calls of this tool (glob)'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l backend -x -d 'Only this backend'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l errors -d 'Only errors and tool errors'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l since -x -d 'Only exchanges started at or after TIME'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l until -x -d 'Only exchanges started at or before TIME'
+complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -F
+
+# Subcommands that are not built yet.
 complete -c mcpgw -n "__fish_seen_subcommand_from replay" -s h -l help -d 'Print help and exit'

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <ostream>
+#include <string>
+#include <utility>
 
 #include "inspect/pipeline.hpp"
 
@@ -11,6 +13,27 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+
+// The stdio decoder scopes each file on its own ("stdio:<file>", docs/inspect-inputs.md). The
+// usual way to record a stdio server is one file per direction (tee on each pipe), so stdio
+// files given together are taken as one conversation: they share one scope and pair.
+class StdioJoiningSink final : public mcp::traffic::Sink {
+ public:
+  StdioJoiningSink(mcp::traffic::Sink& next, const std::string& input)
+      : next_(next), file_scope_("stdio:" + input) {}
+  void on_event(mcp::traffic::Event&& event) override {
+    if (event.transport == mcp::traffic::Transport::stdio && event.scope == file_scope_)
+      event.scope = "stdio";
+    next_.on_event(std::move(event));
+  }
+  void on_problem(mcp::traffic::Problem&& problem) override {
+    next_.on_problem(std::move(problem));
+  }
+
+ private:
+  mcp::traffic::Sink& next_;
+  std::string file_scope_;
+};
 
 }  // namespace
 
@@ -38,7 +61,8 @@ int run_inspect(const InspectOptions& options, std::ostream& out, std::ostream& 
   };
   bool unreadable = false;
   for (const auto& input : options.inputs) {
-    if (const auto error = mcp::traffic::read_traffic(input, read, pipeline)) {
+    StdioJoiningSink sink(pipeline, input);
+    if (const auto error = mcp::traffic::read_traffic(input, read, sink)) {
       err << "mcpgw inspect: " << *error << "\n";
       unreadable = true;
       break;

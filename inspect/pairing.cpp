@@ -200,6 +200,7 @@ void Pairer::on_response(mcp::traffic::Event&& event, mcp::MessageSummary&& summ
     orphan.transport = event.transport;
     orphan.id = std::move(summary.id);
     orphan.scope = std::move(event.scope);
+    orphan.request_where = event.where;  // the response is all there is
   }
   if (exchange.session.empty())
     exchange.session = std::move(event.session);

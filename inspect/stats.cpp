@@ -156,8 +156,8 @@ void StatsCollector::add(const Exchange& exchange) {
     ++notifications_;
   if (exchange.orphan)
     ++orphans_;
-  count_into(
-      bucket_for(methods_, exchange.orphan ? std::string("(orphan response)") : exchange.method));
+  static const std::string kOrphanMethod = "(orphan response)";
+  count_into(bucket_for(methods_, exchange.orphan ? kOrphanMethod : exchange.method));
   if (exchange.method == "tools/call")
     count_into(bucket_for(tools_, exchange.target));
   const std::string& session = exchange.session_or_scope();

@@ -232,7 +232,8 @@ TEST(DocsDrift, ManualPagesCarryTheProgramVersion) {
   std::string version = out.str();
   while (!version.empty() && version.back() == '\n')
     version.pop_back();
-  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1"}) {
+  for (const char* page :
+       {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1", "man/mcpgw-inspect.1"}) {
     const auto lines = lines_of(read_text(page));
     bool found = false;
     for (const auto& line : lines) {
@@ -270,15 +271,29 @@ TEST(DocsDrift, BashCompletionListsExactlyTheRealOptions) {
     EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), option_names(command))
         << variable;
   }
-  // Value completion: the line after each `--option)` case offers every accepted value.
+  // Value completion: the line after each `--option)` case offers every accepted value. Two
+  // subcommands may share an option name with different values (--format), so each case is
+  // looked for in its subcommand's branch (from its `name)` line to the next one).
   const auto lines = lines_of(script);
+  std::vector<std::string> branch_of(lines.size());
+  std::string branch;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto start = lines[i].find_first_not_of(' ');
+    const std::string trimmed = start == std::string::npos ? "" : lines[i].substr(start);
+    for (const auto& name : subcommand_names()) {
+      if (trimmed == name + ")")
+        branch = name;
+    }
+    branch_of[i] = branch;
+  }
   for (const auto& command : commands()) {
     for (const auto& option : command.options) {
       if (option.values.empty())
         continue;
       bool found = false;
       for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
-        if (lines[i].find(option.names.back() + ")") == std::string::npos)
+        if (branch_of[i] != command.name ||
+            lines[i].find(option.names.back() + ")") == std::string::npos)
           continue;
         found = true;
         for (const auto& value : option.values) {
@@ -463,7 +478,8 @@ TEST(DocsDrift, FishCompletionListsExactlyTheRealOptions) {
 TEST(DocsDrift, ManualPagesRenderWithoutWarnings) {
   if (!have_program("groff"))
     GTEST_SKIP() << "groff is not installed";
-  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1"}) {
+  for (const char* page :
+       {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1", "man/mcpgw-inspect.1"}) {
     std::string output;
     EXPECT_EQ(run_command("groff -man -ww -z '" + source_path(page) + "'", output), 0) << page;
     EXPECT_EQ(output, "") << page;
