@@ -164,11 +164,11 @@ TEST_F(CaptureTest, EveryLegAndDirectionIsRecordedWithItsFieldsAndSecretsRedacte
   bool stdio_out = false, stdio_in = false;
   bool http_out_with_token = false, http_in_json = false, http_progress_on_sse = false;
   bool echo_redacted_in = false, echo_redacted_out = false;
-  for (const auto& record : records) {
+  for (auto record : records) {  // a copy: a missing key reads as null
     if (record["type"] != "message")
       continue;
     ASSERT_TRUE(record["ts_us"].is_number_integer());
-    const auto& message = record["message"];
+    auto& message = record["message"];
     const std::string method = message.value("method", "");
     const std::string leg = record["leg"];
     const std::string direction = record["direction"];
@@ -284,7 +284,7 @@ TEST_F(CaptureTest, TheStdioFrontEndIsRecordedBothWays) {
   std::size_t in = 0;
   std::size_t out = 0;
   for (const auto& line : split_lines(read_file(capture)).complete) {
-    const auto record = json::parse(line);
+    auto record = json::parse(line);  // not const: a missing key reads as null
     if (record["type"] != "message" || record["leg"] != "client")
       continue;
     EXPECT_EQ(record["transport"], "stdio");
@@ -339,7 +339,7 @@ TEST_F(CaptureTest, TheLegacySseFrontEndIsRecordedBothWays) {
   bool in = false;
   bool out = false;
   for (const auto& line : split_lines(read_file(capture)).complete) {
-    const auto record = json::parse(line);
+    auto record = json::parse(line);  // not const: a missing key reads as null
     if (record["type"] != "message" || record["leg"] != "client")
       continue;
     EXPECT_EQ(record["transport"], "sse");
@@ -354,6 +354,44 @@ TEST_F(CaptureTest, TheLegacySseFrontEndIsRecordedBothWays) {
   }
   EXPECT_TRUE(in);
   EXPECT_TRUE(out);
+}
+
+TEST_F(CaptureTest, ALegacySseBackendIsRecordedBothWays) {
+  const auto capture = dir_ / "sse-backend.jsonl";
+  const std::string sse_url = "http://127.0.0.1:" + std::to_string(fixture_->port()) + "/sse";
+  gateway_ = std::make_unique<RunningGateway>(
+      dir_,
+      "[policy]\ndefault = \"allow\"\n[auth]\nallow_anonymous = true\n\n[[backend]]\n"
+      "name = \"old\"\ntransport = \"sse\"\nurl = \"" +
+          sse_url + "\"\n",
+      std::vector<std::string>{"--capture", capture.string()});
+  HttpConnection connection(gateway_->port());
+  std::string failure;
+  const auto session = open_mcp_session(connection, kVersion, &failure);
+  ASSERT_TRUE(session) << failure;
+  const auto list = connection.request("POST", "/mcp", mcp_post_headers(*session, kVersion),
+                                       jsonrpc_request(1, "tools/list").dump());
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200);
+  ASSERT_EQ(gateway_->child().stop(), 0);
+  bool sent = false;
+  bool received = false;
+  for (const auto& line : split_lines(read_file(capture)).complete) {
+    auto record = json::parse(line);  // not const: a missing key reads as null
+    if (record["type"] != "message" || record["leg"] != "backend")
+      continue;
+    EXPECT_EQ(record["transport"], "sse");
+    EXPECT_EQ(record["backend"], "old");
+    if (record["direction"] == "client->server") {
+      sent = sent || (record["http_method"] == "POST" &&
+                      record["message"].value("method", "") == "tools/list");
+    } else {
+      received = received || (record["http_method"] == "GET" && record["http_status"] == 200 &&
+                              record["message"]["result"].contains("tools"));
+    }
+  }
+  EXPECT_TRUE(sent);
+  EXPECT_TRUE(received);
 }
 
 TEST_F(CaptureTest, AnUnwritableCapturePathStopsServeWithTheReason) {
