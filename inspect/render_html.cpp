@@ -119,14 +119,16 @@ constexpr std::string_view kPageTail = R"HTML(</script>
     const section = el("section", "session");
     section.appendChild(el("h2", null, "session " + session.name + " \u2014 " + session.exchanges.length + " exchanges"));
     const xs = session.exchanges;
-    const timed = xs.filter((x) => x.started_us !== null);
-    let start = 0, span = 1, byTime = timed.length === xs.length && xs.length > 0;
+    // An orphan response has only its own time.
+    const t0 = (x) => x.started_us !== null ? x.started_us : x.ended_us;
+    let start = 0, span = 1;
+    const byTime = xs.length > 0 && xs.every((x) => t0(x) !== null);
     if (byTime) {
       start = Infinity;
       let end = -Infinity;
-      for (const x of timed) {
-        start = Math.min(start, x.started_us);
-        end = Math.max(end, x.started_us, x.ended_us === null ? x.started_us : x.ended_us);
+      for (const x of xs) {
+        start = Math.min(start, t0(x));
+        end = Math.max(end, t0(x), x.ended_us === null ? t0(x) : x.ended_us);
       }
       span = Math.max(end - start, 1);
     } else {
@@ -141,7 +143,7 @@ constexpr std::string_view kPageTail = R"HTML(</script>
     xs.forEach((x, i) => {
       const row = el("div", "row status-" + statusClass(x));
       row.dataset.index = String(i);
-      row.appendChild(el("span", "time", fmtTime(x.started_us)));
+      row.appendChild(el("span", "time", fmtTime(t0(x))));
       const label = el("span", "label");
       label.appendChild(el("span", "dir", x.direction === "client->server" ? "\u2192 " : "\u2190 "));
       label.appendChild(document.createTextNode((x.method || "(response without request)") + (x.target ? " " + x.target : "")));
@@ -150,8 +152,8 @@ constexpr std::string_view kPageTail = R"HTML(</script>
       const bar = el("span", "bar");
       let left, width;
       if (byTime) {
-        const s = x.started_us - start;
-        const e = (x.ended_us === null ? (x.status === "pending" ? start + span : x.started_us) : x.ended_us) - start;
+        const s = t0(x) - start;
+        const e = (x.ended_us === null ? (x.status === "pending" ? start + span : t0(x)) : x.ended_us) - start;
         left = 100 * s / span;
         width = 100 * Math.max(e - s, 0) / span;
         for (const n of x.notifications) {
@@ -168,7 +170,8 @@ constexpr std::string_view kPageTail = R"HTML(</script>
       bar.style.width = width + "%";
       track.appendChild(bar);
       row.appendChild(track);
-      row.appendChild(el("span", "duration", x.duration_ms === null ? statusText(x).split(" ")[0] : fmtMs(x.duration_ms)));
+      const shortStatus = x.kind === "notification" ? "notification" : x.status === "error" ? "error " + (x.error_code === null ? "" : x.error_code) : x.tool_error ? "tool error" : x.status;
+      row.appendChild(el("span", "duration", x.duration_ms === null ? shortStatus : fmtMs(x.duration_ms)));
       row.title = statusText(x) + (x.session ? "\nsession " + x.session : "") + (x.backend ? "\nbackend " + x.backend : "") + "\n" + x.source;
       row.addEventListener("click", () => show(row, x));
       section.appendChild(row);
@@ -264,13 +267,14 @@ class HtmlRenderer final : public Renderer {
       auto& exchanges = sessions_[name];
       // The waterfall reads top to bottom in request time when every exchange has one (they
       // arrive in input order, which detached late requests may have disturbed).
-      const bool all_timed = std::all_of(exchanges.begin(), exchanges.end(), [](const Exchange& x) {
-        return x.started_us.has_value();
-      });
+      const auto time_of = [](const Exchange& x) {
+        return x.started_us ? x.started_us : x.ended_us;
+      };
+      const bool all_timed = std::all_of(exchanges.begin(), exchanges.end(),
+                                         [&](const Exchange& x) { return time_of(x).has_value(); });
       if (all_timed) {
-        std::stable_sort(exchanges.begin(), exchanges.end(), [](const auto& a, const auto& b) {
-          return *a.started_us < *b.started_us;
-        });
+        std::stable_sort(exchanges.begin(), exchanges.end(),
+                         [&](const auto& a, const auto& b) { return *time_of(a) < *time_of(b); });
       }
       bool first = true;
       for (const auto& exchange : exchanges) {
