@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,6 +86,11 @@ struct Recording {
   // a response without request.
   bool has_requests = true;
 };
+
+// For gtest's messages (its fallback prints raw bytes, padding included).
+void PrintTo(const Recording& recording, std::ostream* out) {
+  *out << recording.golden;
+}
 
 const std::vector<Recording>& recordings() {
   static const std::vector<Recording> all = {
