@@ -99,6 +99,7 @@ const std::vector<Recording>& recordings() {
       {"pcap", {"tests/fixtures/inspect/recorded/session.pcap"}},
       {"pcapng", {"tests/fixtures/inspect/recorded/session.pcapng"}},
       {"har", {"tests/fixtures/inspect/recorded/playwright.har"}},
+      {"gateway", {"tests/fixtures/inspect/recorded/gateway.capture.jsonl"}},
       {"stdio",
        {"tests/fixtures/inspect/recorded/stdio-client.ndjson",
         "tests/fixtures/inspect/recorded/stdio-server.ndjson"}},
