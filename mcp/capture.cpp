@@ -8,38 +8,6 @@
 namespace mcpgw::mcp::capture {
 namespace {
 
-// The format's own spelling of the enums; the same words as traffic::to_string, kept here so
-// the encoder depends on nothing but this file.
-std::string_view leg_name(traffic::Leg leg) {
-  switch (leg) {
-    case traffic::Leg::client:
-      return "client";
-    case traffic::Leg::backend:
-      return "backend";
-    case traffic::Leg::unknown:
-      break;
-  }
-  return "unknown";
-}
-
-std::string_view direction_name(traffic::Direction direction) {
-  return direction == traffic::Direction::client_to_server ? "client->server" : "server->client";
-}
-
-std::string_view transport_name(traffic::Transport transport) {
-  switch (transport) {
-    case traffic::Transport::streamable_http:
-      return "streamable_http";
-    case traffic::Transport::sse:
-      return "sse";
-    case traffic::Transport::stdio:
-      return "stdio";
-    case traffic::Transport::unknown:
-      break;
-  }
-  return "unknown";
-}
-
 template <class Integer>
 void append_integer(std::string& out, Integer value) {
   std::array<char, 24> digits{};
@@ -181,9 +149,9 @@ void encode_record(const Record& record, std::string& out) {
   out.append("{\"type\":\"message\"");
   append_key(out, "ts_us");
   append_integer(out, record.time_us);
-  append_string_member(out, "leg", leg_name(record.leg));
-  append_string_member(out, "direction", direction_name(record.direction));
-  append_string_member(out, "transport", transport_name(record.transport));
+  append_string_member(out, "leg", traffic::to_string(record.leg));
+  append_string_member(out, "direction", traffic::to_string(record.direction));
+  append_string_member(out, "transport", traffic::to_string(record.transport));
   if (!record.session.empty())
     append_string_member(out, "session", record.session);
   if (!record.backend.empty())
