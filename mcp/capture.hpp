@@ -27,7 +27,9 @@ struct Record {
   traffic::Leg leg = traffic::Leg::client;
   traffic::Direction direction = traffic::Direction::client_to_server;
   traffic::Transport transport = traffic::Transport::unknown;
-  std::string session;           // client-facing MCP session id ("" before initialize answers)
+  // Client-facing MCP session id ("" before initialize answers). Backend leg: the client
+  // session a per_session upstream serves; "" for shared and discovery upstreams.
+  std::string session;
   std::string backend;           // backend leg: its name; client leg: the routed backend, if one
   std::string backend_session;   // the backend's own session id (backend leg, HTTP)
   std::uint64_t connection = 0;  // front connection number or backend connection, 0 = unknown
