@@ -23,6 +23,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "mcp/ascii.hpp"
+
 namespace mcpgw::mcp::json_scan {
 
 inline constexpr std::size_t kMaxScanDepth = 1024;
@@ -38,19 +40,6 @@ constexpr std::array<bool, 256> make_plain_table() {
   return table;
 }
 inline constexpr std::array<bool, 256> kPlainStringByte = make_plain_table();
-
-constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 inline void append_utf8(std::string& out, std::uint32_t code_point) {
   if (code_point < 0x80) {
@@ -198,7 +187,7 @@ inline void unescape_token(std::string_view token, std::string& out) {
         auto read_hex = [&](std::size_t at) {
           std::uint32_t value = 0;
           for (std::size_t i = 0; i < 4; ++i) {
-            value = value * 16 + static_cast<std::uint32_t>(detail::hex_value(token[at + i]));
+            value = value * 16 + static_cast<std::uint32_t>(hex_digit_value(token[at + i]));
           }
           return value;
         };
@@ -749,7 +738,7 @@ class Scanner {
     }
     int value = 0;
     for (std::size_t i = 0; i < 4; ++i) {
-      const int digit = detail::hex_value(text_[pos_ + i]);
+      const int digit = hex_digit_value(text_[pos_ + i]);
       if (digit < 0) {
         return -1;
       }

@@ -8,30 +8,18 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/auth/authenticator.hpp"
+#include "mcp/ascii.hpp"
 
 namespace mcpgw::auth {
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 bool parse_digest(std::string_view hex, std::array<unsigned char, 32>& out) {
   if (hex.size() != 2 * out.size()) {
     return false;
   }
   for (std::size_t index = 0; index < out.size(); ++index) {
-    const int high = hex_value(hex[2 * index]);
-    const int low = hex_value(hex[2 * index + 1]);
+    const int high = mcp::hex_digit_value(hex[2 * index]);
+    const int low = mcp::hex_digit_value(hex[2 * index + 1]);
     if (high < 0 || low < 0) {
       return false;
     }

@@ -1,4 +1,5 @@
 #include "gateway/capture/redact.hpp"
+#include "mcp/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,15 +22,6 @@ constexpr std::array<std::string_view, 5> kCredentialNames = {
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"};
 constexpr std::array<std::string_view, 8> kCredentialParts = {
     "auth", "cookie", "token", "secret", "password", "api-key", "api_key", "apikey"};
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Nesting depth of JSON text, counted outside strings; stops counting past `limit`.
 bool deeper_than(std::string_view text, std::size_t limit) {
@@ -133,7 +125,7 @@ std::optional<RedactPath> parse_redact_path(std::string_view text, std::string& 
 Redactor::Redactor(std::vector<std::string> header_names, std::vector<RedactPath> paths)
     : paths_(std::move(paths)) {
   for (const auto& name : header_names)
-    header_names_.push_back(lower(name));
+    header_names_.push_back(mcp::ascii_lower(name));
 }
 
 bool Redactor::redacts_header(std::string_view lower_name) const noexcept {
@@ -145,7 +137,7 @@ bool Redactor::redacts_header(std::string_view lower_name) const noexcept {
 Redactor::Outcome Redactor::apply(mcp::capture::Record& record) const {
   Outcome outcome = Outcome::unchanged;
   for (auto& header : record.http_headers) {
-    if (header.value != kRedacted && redacts_header(lower(header.name))) {
+    if (header.value != kRedacted && redacts_header(mcp::ascii_lower(header.name))) {
       header.value = std::string(kRedacted);
       outcome = Outcome::redacted;
     }

@@ -18,6 +18,7 @@
 #include "gateway/config/file_kind.hpp"
 #include "gateway/config/toml_reader.hpp"
 #include "gateway/config/values.hpp"
+#include "mcp/ascii.hpp"
 
 namespace mcpgw::config {
 
@@ -78,16 +79,6 @@ constexpr std::array<std::string_view, 3> kCredentialHeaders = {"authorization",
 
 std::string quote(std::string_view text) {
   return "'" + printable(text) + "'";
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
 }
 
 template <std::size_t N>
@@ -1025,7 +1016,7 @@ void Loader::read_capture(TableReader& capture, FileState& file) {
         reader.error(name.where, "invalid-value",
                      "'redact_headers': " + quote(name.value) + " is not a header name");
       } else {
-        out.redact_headers.push_back(lower(name.value));
+        out.redact_headers.push_back(mcp::ascii_lower(name.value));
       }
     }
   }
@@ -1229,7 +1220,7 @@ void Loader::read_api_key(TableReader& key) {
   if (const auto hash = key.string("sha256", true)) {
     if (!is_valid_sha256_hex(hash->value)) {
       std::string message = "'sha256' must be the SHA-256 of the key as 64 lower-case hex digits";
-      if (hash->value.size() == 64 && is_valid_sha256_hex(lower(hash->value))) {
+      if (hash->value.size() == 64 && is_valid_sha256_hex(mcp::ascii_lower(hash->value))) {
         message += "; write it in lower case";
       } else {
         message += " (e.g. the output of `printf %s \"$KEY\" | sha256sum`), found " +
@@ -1367,7 +1358,7 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
       if (!is_valid_header_name(name.value)) {
         reader.error(name.where, "invalid-value",
                      "'headers': " + quote(name.value) + " is not a valid header name");
-      } else if (contains(kManagedHeaders, lower(name.value))) {
+      } else if (contains(kManagedHeaders, mcp::ascii_lower(name.value))) {
         reader.error(name.where, "invalid-value",
                      "'headers': " + quote(name.value) + " is managed by the gateway");
       } else if (!is_valid_header_value(value.value)) {
@@ -1381,11 +1372,12 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
   }
   if (const auto forward = backend.string_array("forward_headers")) {
     for (const auto& header : *forward) {
-      const auto name = lower(header.value);
+      const auto name = mcp::ascii_lower(header.value);
       if (!is_valid_header_name(header.value)) {
         reader.error(header.where, "invalid-value",
                      "'forward_headers': " + quote(header.value) + " is not a valid header name");
-      } else if (contains(kCredentialHeaders, name) || name == lower(config_.auth.api_key_header)) {
+      } else if (contains(kCredentialHeaders, name) ||
+                 name == mcp::ascii_lower(config_.auth.api_key_header)) {
         reader.error(header.where, "invalid-value",
                      "'forward_headers': " + quote(header.value) +
                          " carries client credentials, which never go upstream; configure "

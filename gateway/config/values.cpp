@@ -1,4 +1,5 @@
 #include "gateway/config/values.hpp"
+#include "mcp/ascii.hpp"
 
 #include <arpa/inet.h>
 
@@ -21,16 +22,6 @@ bool is_alnum(char c) {
 }
 bool is_name_char(char c) {
   return is_alnum(c) || c == '_' || c == '-';
-}
-
-char to_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
 }
 
 // Decimal port 0..65535, no sign, no leading garbage.
@@ -241,7 +232,7 @@ mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool h
                                            : "expected an absolute http:// or https:// URL"));
   }
   HttpUrl url;
-  url.scheme = lower(text.substr(0, scheme_end));
+  url.scheme = mcp::ascii_lower(text.substr(0, scheme_end));
   if (url.scheme != "https" && (https_only || url.scheme != "http")) {
     return mcp::unexpected(
         "unsupported scheme '" + printable(text.substr(0, scheme_end)) +
@@ -282,7 +273,7 @@ mcp::Expected<HttpUrl, std::string> parse_http_url(std::string_view text, bool h
 }
 
 bool is_loopback_host(std::string_view host) {
-  if (lower(host) == "localhost") {
+  if (mcp::ascii_lower(host) == "localhost") {
     return true;
   }
   if (is_ipv4_literal(host)) {
@@ -439,10 +430,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     current[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = to_lower(a[i - 1]) == to_lower(b[j - 1]) ? 0 : 1;
+      const std::size_t cost = mcp::ascii_lower(a[i - 1]) == mcp::ascii_lower(b[j - 1]) ? 0 : 1;
       current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
-      if (i > 1 && j > 1 && to_lower(a[i - 1]) == to_lower(b[j - 2]) &&
-          to_lower(a[i - 2]) == to_lower(b[j - 1])) {
+      if (i > 1 && j > 1 && mcp::ascii_lower(a[i - 1]) == mcp::ascii_lower(b[j - 2]) &&
+          mcp::ascii_lower(a[i - 2]) == mcp::ascii_lower(b[j - 1])) {
         current[j] = std::min(current[j], before[j - 2] + 1);
       }
     }

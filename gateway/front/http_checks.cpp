@@ -1,4 +1,5 @@
 #include "gateway/front/http_checks.hpp"
+#include "mcp/ascii.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -74,16 +75,6 @@ constexpr std::array<std::string_view, 3> kLoopbackNames = {"localhost", "127.0.
 
 }  // namespace
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 AcceptedTypes parse_accept(std::string_view header) {
   AcceptedTypes out;
   while (!header.empty()) {
@@ -126,7 +117,7 @@ std::optional<HostPort> parse_host(std::string_view text) {
     if (inet_pton(AF_INET6, inner.c_str(), &address) != 1) {
       return std::nullopt;
     }
-    out.host = "[" + to_lower(inner) + "]";
+    out.host = "[" + mcp::ascii_lower(inner) + "]";
     rest = text.substr(close + 1);
   } else {
     const auto colon = text.find(':');
@@ -134,7 +125,7 @@ std::optional<HostPort> parse_host(std::string_view text) {
     if (host.empty() || !std::all_of(host.begin(), host.end(), is_name_char)) {
       return std::nullopt;
     }
-    out.host = to_lower(host);
+    out.host = mcp::ascii_lower(host);
     rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
   }
   if (!rest.empty()) {
@@ -245,7 +236,7 @@ std::optional<RequestGuard::Origin> RequestGuard::parse_origin(std::string_view 
     return std::nullopt;
   }
   Origin out;
-  out.scheme = to_lower(text.substr(0, separator));
+  out.scheme = mcp::ascii_lower(text.substr(0, separator));
   if (out.scheme != "http" && out.scheme != "https") {
     return std::nullopt;
   }
@@ -417,7 +408,7 @@ bool query_has_token(std::string_view target) {
     const auto pair = query.substr(0, separator);
     query = separator == std::string_view::npos ? std::string_view{} : query.substr(separator + 1);
     const auto equals = pair.find('=');
-    const auto name = to_lower(loose_percent_decode(pair.substr(0, equals)));
+    const auto name = mcp::ascii_lower(loose_percent_decode(pair.substr(0, equals)));
     if (name == "access_token" || name == "token" || name == "id_token" || name == "api_key") {
       return true;
     }

@@ -99,6 +99,4 @@ bool query_has_token(std::string_view target);
 // MCP-Protocol-Version (every legacy-era version of mcp/catalogue.hpp).
 std::string accepted_versions_text();
 
-std::string to_lower(std::string_view text);
-
 }  // namespace mcpgw::front::http

@@ -5,6 +5,7 @@
 // completes, or an SSE stream event by event. The connection code is a template over the
 // stream type, so HTTP and HTTPS share one code path.
 #include "gateway/front/http_front.hpp"
+#include "mcp/ascii.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
@@ -318,7 +319,7 @@ class FrontImpl final : public std::enable_shared_from_this<FrontImpl> {
  private:
   static HttpFrontOptions normalize(HttpFrontOptions options) {
     for (auto& name : options.forward_headers) {
-      name = http::to_lower(name);
+      name = mcp::ascii_lower(name);
     }
     return options;
   }
@@ -669,7 +670,7 @@ server::RequestContext FrontImpl::context_of(const Request& request,
     return context;
   }
   for (const auto& field : request) {
-    auto name = http::to_lower(field.name_string());
+    auto name = mcp::ascii_lower(field.name_string());
     if (options_.forward_all_headers || forward_headers_.count(name) != 0) {
       context.headers.emplace_back(std::move(name), std::string(field.value()));
     }
@@ -739,7 +740,7 @@ void FrontImpl::capture_answer(ConnectionBase& connection, const http::HttpAnswe
   context.http_status = static_cast<int>(answer.status);
   context.http_headers.push_back({"content-type", answer.content_type});
   for (const auto& [name, value] : answer.headers) {
-    auto lower_name = http::to_lower(name);
+    auto lower_name = mcp::ascii_lower(name);
     if (lower_name == "mcp-session-id") {
       context.session = value;  // the initialize answer names the new session
     }
@@ -1330,7 +1331,7 @@ HttpFrontOptions http_front_options(const config::Config& config) {
   std::set<std::string> seen;
   for (const auto& backend : config.backends) {
     for (const auto& header : backend.forward_headers) {
-      auto name = http::to_lower(header);
+      auto name = mcp::ascii_lower(header);
       if (seen.insert(name).second) {
         options.forward_headers.push_back(std::move(name));
       }

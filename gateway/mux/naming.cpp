@@ -1,4 +1,5 @@
 #include "gateway/mux/naming.hpp"
+#include "mcp/ascii.hpp"
 
 #include <algorithm>
 
@@ -14,16 +15,6 @@ namespace {
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
-}
-
-char to_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
 }
 
 constexpr std::size_t kMaxWarnedCollisions = 4096;
@@ -264,7 +255,7 @@ UriCodec::UriCodec(const std::vector<std::string>& backends, bool rewriting)
     : rewriting_(rewriting) {
   tokens_.reserve(backends.size());
   for (std::size_t index = 0; index < backends.size(); ++index) {
-    auto token = lower(backends[index]);
+    auto token = mcp::ascii_lower(backends[index]);
     std::replace(token.begin(), token.end(), '_', '.');
     if (token.empty() || !(token.front() >= 'a' && token.front() <= 'z')) {
       token.insert(token.begin(), 'x');
@@ -296,7 +287,7 @@ std::optional<std::pair<std::size_t, std::string>> UriCodec::resolve(
   if (plus == std::string_view::npos || plus == 0) {
     return std::nullopt;
   }
-  const auto found = by_token_.find(lower(exposed.substr(0, plus)));
+  const auto found = by_token_.find(mcp::ascii_lower(exposed.substr(0, plus)));
   if (found == by_token_.end()) {
     return std::nullopt;
   }

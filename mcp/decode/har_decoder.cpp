@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcp/ascii.hpp"
 #include "mcp/base64url.hpp"
 #include "mcp/decode/decoders.hpp"
 #include "mcp/decode/timestamp.hpp"
@@ -48,16 +49,6 @@ double number_member(const json& object, std::string_view key) {
   return value != nullptr && value->is_number() ? value->get<double>() : -1.0;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::vector<traffic::Header> headers_of(const json& side) {
   std::vector<traffic::Header> headers;
   const json* list = member(side, "headers");
@@ -69,7 +60,7 @@ std::vector<traffic::Header> headers_of(const json& side) {
     if (name.empty() || name.front() == ':') {
       continue;  // HTTP/2 pseudo-headers (Chromium lists them) are not headers of the message
     }
-    headers.push_back({lower(name), std::string(string_member(item, "value"))});
+    headers.push_back({ascii_lower(name), std::string(string_member(item, "value"))});
     if (headers.size() >= 256) {
       break;
     }
@@ -179,12 +170,12 @@ std::optional<std::string> decode_base64(std::string_view text) {
 }
 
 bool is_json_mime(std::string_view mime) {
-  const std::string type = lower(mime.substr(0, mime.find(';')));
+  const std::string type = ascii_lower(mime.substr(0, mime.find(';')));
   return type == "application/json" || (type.size() > 5 && type.ends_with("+json"));
 }
 
 bool is_event_stream(std::string_view mime) {
-  return lower(mime.substr(0, mime.find(';'))).starts_with("text/event-stream");
+  return ascii_lower(mime.substr(0, mime.find(';'))).starts_with("text/event-stream");
 }
 
 // The path and query of a URL ("/mcp?x=1"), or the text itself when it has no scheme.
@@ -331,7 +322,7 @@ class HarDecoder final : public traffic::Decoder {
     std::string response_body;
     if (content != nullptr) {
       response_body = string_member(*content, "text");
-      if (lower(string_member(*content, "encoding")) == "base64") {
+      if (ascii_lower(string_member(*content, "encoding")) == "base64") {
         auto decoded = decode_base64(response_body);
         if (!decoded) {
           report(sink, label + ": response content is not valid base64");

@@ -1,4 +1,5 @@
 #include "mcp/decode/http_conversation.hpp"
+#include "mcp/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -33,16 +34,6 @@ bool is_upper(char c) {
   return c >= 'A' && c <= 'Z';
 }
 
-char to_lower_char(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower_char);
-  return out;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_space(text.front())) {
     text.remove_prefix(1);
@@ -51,16 +42,6 @@ std::string_view trim(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
-}
-
-std::string_view without_terminator(std::string_view line) {
-  if (!line.empty() && line.back() == '\n') {
-    line.remove_suffix(1);
-  }
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  }
-  return line;
 }
 
 bool is_token_char(char c) {
@@ -183,7 +164,7 @@ bool ends_with_chunked(std::string_view codings) {
   const std::size_t comma = codings.rfind(',');
   const std::string_view last =
       trim(comma == std::string_view::npos ? codings : codings.substr(comma + 1));
-  return to_lower(last) == "chunked";
+  return ascii_lower(last) == "chunked";
 }
 
 // The media type of a Content-Type value, lower-case, without parameters.
@@ -193,7 +174,7 @@ std::string media_type(const std::vector<Header>& headers) {
     return {};
   }
   const std::string_view text(*value);
-  return to_lower(trim(text.substr(0, text.find(';'))));
+  return ascii_lower(trim(text.substr(0, text.find(';'))));
 }
 
 std::optional<std::uint64_t> parse_chunk_size(std::string_view line) {
@@ -606,7 +587,7 @@ struct HttpConversation::Impl {
   bool parse_head(Side& side, std::string_view head, StartLine& start, std::vector<Header>& headers,
                   Sink& sink) {
     std::size_t pos = head.find('\n');
-    auto first = parse_start_line(without_terminator(head.substr(0, pos)));
+    auto first = parse_start_line(without_line_terminator(head.substr(0, pos)));
     if (!first || first->direction != side.direction) {
       return false;
     }
@@ -614,7 +595,7 @@ struct HttpConversation::Impl {
     std::size_t count = 0;
     while (pos != std::string_view::npos && pos + 1 < head.size()) {
       const std::size_t next = head.find('\n', pos + 1);
-      const std::string_view line = without_terminator(head.substr(pos + 1, next - pos));
+      const std::string_view line = without_line_terminator(head.substr(pos + 1, next - pos));
       pos = next;
       if (line.empty()) {
         break;
@@ -636,7 +617,7 @@ struct HttpConversation::Impl {
         problem(sink, side.message_where, "more than 1000 header lines; the rest ignored");
         break;
       }
-      headers.push_back(Header{to_lower(name), std::string(trim(line.substr(colon + 1)))});
+      headers.push_back(Header{ascii_lower(name), std::string(trim(line.substr(colon + 1)))});
     }
     return true;
   }
@@ -842,7 +823,7 @@ struct HttpConversation::Impl {
       return take;
     }
     const std::string_view line =
-        without_terminator(std::string_view(side.buffer).substr(side.line_start));
+        without_line_terminator(std::string_view(side.buffer).substr(side.line_start));
     if (side.line_start == 0) {
       // The start line decides at once whether this is HTTP at all.
       auto start = parse_start_line(line);
@@ -904,7 +885,7 @@ struct HttpConversation::Impl {
     if (lf == std::string_view::npos) {
       return take;
     }
-    auto direction = classify_start_line(without_terminator(side.buffer));
+    auto direction = classify_start_line(without_line_terminator(side.buffer));
     if (direction && *direction == side.direction) {
       side.phase = Phase::head;  // resynchronised: this line starts the next message
       side.line_start = side.buffer.size();
@@ -962,7 +943,7 @@ struct HttpConversation::Impl {
         }
         std::string raw_line = std::move(side.buffer);
         side.buffer.clear();
-        const std::string line(without_terminator(raw_line));
+        const std::string line(without_line_terminator(raw_line));
         if (side.chunk_phase == ChunkPhase::trailers) {
           side.trailer_bytes += take;
           if (line.empty()) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "mcp/ascii.hpp"
 #include "mcp/decode/decoders.hpp"
 #include "mcp/decode/http_conversation.hpp"
 
@@ -21,16 +22,6 @@ using traffic::Sink;
 
 constexpr std::size_t kMaxLineLookahead = std::size_t{64} << 10;
 constexpr std::size_t kMaxExpectedDuplicates = 8;
-
-std::string_view without_terminator(std::string_view line) {
-  if (!line.empty() && line.back() == '\n') {
-    line.remove_suffix(1);
-  }
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  }
-  return line;
-}
 
 // curl -v's "{ [5 bytes data]" / "} [98 bytes data]" markers.
 bool is_data_marker(std::string_view line) {
@@ -134,7 +125,7 @@ class HttpTranscriptDecoder final : public traffic::Decoder {
   }
 
   void line(std::string_view bytes, Sink& sink) {
-    const std::string_view text = without_terminator(bytes);
+    const std::string_view text = without_line_terminator(bytes);
     const HttpSideState state = conversation_.state(active_);
     const bool between = state != HttpSideState::body && state != HttpSideState::head;
 
@@ -192,7 +183,7 @@ class HttpTranscriptDecoder final : public traffic::Decoder {
         bytes.front() == '>' ? Direction::client_to_server : Direction::server_to_client;
     const std::size_t prefix = bytes.size() >= 2 && bytes[1] == ' ' ? 2 : 1;
     const std::string_view head_line = bytes.substr(prefix);
-    const std::string_view text = without_terminator(head_line);
+    const std::string_view text = without_line_terminator(head_line);
     if (side == Direction::server_to_client && classify_start_line(text)) {
       end_server_body(pos_, sink);
       if (expected_duplicates_.size() >= kMaxExpectedDuplicates) {
