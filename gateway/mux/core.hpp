@@ -259,6 +259,8 @@ class SessionImpl final : public server::Session, public std::enable_shared_from
 
   // ---- from the core ----
   std::uint64_t serial() const { return serial_; }
+  // The front end's id of this session ("" for stdio), for backend-leg capture records.
+  const std::string& front_session_id() const { return opening_.session_id; }
   bool initialized() const { return initialized_ && !closed_; }
   bool closed() const { return closed_; }
   bool subscribed(const std::string& exposed_uri) const {

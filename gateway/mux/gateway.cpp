@@ -164,10 +164,19 @@ std::shared_ptr<Upstream> GatewayCore::make_upstream(std::size_t backend, Upstre
                                                      std::weak_ptr<SessionImpl> session,
                                                      nlohmann::json initialize_params,
                                                      upstream::ForwardedHeaders handshake_headers) {
+  // Only a session's own upstream serves one client session; discovery and shared upstreams
+  // record with no client session.
+  std::string capture_session;
+  if (role == Upstream::Role::session) {
+    if (auto owner = session.lock()) {
+      capture_session = owner->front_session_id();
+    }
+  }
   auto upstream = std::make_shared<Upstream>(*this, backend, role, std::move(session));
   const auto& config = *backends_[backend].config;
   upstream::ClientOptions options;
   options.backend_name = config.name;
+  options.capture_session = std::move(capture_session);
   options.initialize_params = std::move(initialize_params);
   options.handshake_headers = std::move(handshake_headers);
   options.request_timeout = config.timeout;

@@ -372,6 +372,7 @@ class ClientImpl final : public Client {
       }));
       return;
     }
+    created->set_capture_session(options_.capture_session);
     transport_ = std::move(created);
     slot_ = std::make_unique<TransportSlot>(*this, generation);
     transport_->start(*slot_);

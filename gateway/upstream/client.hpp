@@ -48,6 +48,9 @@ struct ClientOptions {
   // Forwarded client headers for the handshake (initialize, initialized) and the standalone
   // stream: those of the client request that made this session's Client (per_session only).
   ForwardedHeaders handshake_headers;
+  // The client session this Client serves (per_session only; "" when shared): every transport
+  // it creates, restarts included, tags its capture records with it.
+  std::string capture_session;
   bool restart = true;  // start a new transport after it dies, with backoff
   Backoff backoff;
 };

@@ -92,6 +92,7 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
   std::shared_ptr<CancelGroup> get_stream;  // the standalone GET stream, while it runs
 
   std::uint64_t capture_connection = 0;  // drawn on the first captured message
+  std::string capture_session;           // the client session served, "" when shared
 
   bool live() const { return !closed && handler != nullptr; }
 
@@ -107,6 +108,7 @@ class StreamableState : public std::enable_shared_from_this<StreamableState> {
     context.leg = mcp::traffic::Leg::backend;
     context.direction = direction;
     context.transport = mcp::traffic::Transport::streamable_http;
+    context.session = capture_session;
     context.backend = name();
     context.backend_session = session_id;
     context.connection = capture_connection;
@@ -583,6 +585,9 @@ class StreamableHttpTransport final : public Transport {
   }
 
   std::string session_id() const override { return state_->session_id; }
+  void set_capture_session(std::string client_session) override {
+    state_->capture_session = std::move(client_session);
+  }
 
   void close(std::function<void()> done) override {
     auto& context = state_->backend->context;

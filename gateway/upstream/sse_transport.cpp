@@ -61,6 +61,7 @@ class SseState : public std::enable_shared_from_this<SseState> {
   CancelGroup cancel;
 
   std::uint64_t capture_connection = 0;  // drawn on the first captured message
+  std::string capture_session;           // the client session served, "" when shared
 
   bool live() const { return !closed && !gone && handler != nullptr; }
 
@@ -76,6 +77,7 @@ class SseState : public std::enable_shared_from_this<SseState> {
     context.leg = mcp::traffic::Leg::backend;
     context.direction = direction;
     context.transport = mcp::traffic::Transport::sse;
+    context.session = capture_session;
     context.backend = name();
     context.connection = capture_connection;
     context.http_method = std::string(method);
@@ -305,6 +307,9 @@ class SseTransport final : public Transport {
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
   std::string session_id() const override { return {}; }
+  void set_capture_session(std::string client_session) override {
+    state_->capture_session = std::move(client_session);
+  }
 
   void close(std::function<void()> done) override {
     shut();

@@ -167,6 +167,11 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
     release_io();
   }
 
+  // The client session this transport serves, for capture records ("" when shared).
+  void set_capture_session(std::string client_session) {
+    capture_session_ = std::move(client_session);
+  }
+
  private:
   std::size_t write_queue_limit() const {
     // Queued output beyond this means the child stopped reading: the backend is treated as
@@ -318,6 +323,7 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
     context.leg = mcp::traffic::Leg::backend;
     context.direction = direction;
     context.transport = mcp::traffic::Transport::stdio;
+    context.session = capture_session_;
     context.backend = spec_->name;
     context.connection = connection_number_;
     return context;
@@ -511,6 +517,7 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
 
   std::string pending_output_;           // encoded lines not yet handed to the kernel
   std::uint64_t connection_number_ = 0;  // for capture records, drawn on first use
+  std::string capture_session_;          // the client session served, "" when shared
   std::string writing_;                  // the batch being written
   bool writing_in_flight_ = false;
 
@@ -533,6 +540,9 @@ class StdioTransport final : public Transport {
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
   std::string session_id() const override { return {}; }
+  void set_capture_session(std::string client_session) override {
+    core_->set_capture_session(std::move(client_session));
+  }
   void close(std::function<void()> done) override { core_->close(std::move(done)); }
 
  private:

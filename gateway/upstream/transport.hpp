@@ -86,6 +86,10 @@ class Transport {
   // Streamable HTTP: the backend's Mcp-Session-Id ("" when none); for logs and, later,
   // sealed session tokens.
   virtual std::string session_id() const = 0;
+  // The client-facing session this transport serves (per_session upstreams), put in
+  // Record::session of every message it records. Set before start(); "" (the default) for a
+  // shared upstream, which serves many client sessions. Test fakes may ignore it.
+  virtual void set_capture_session(std::string client_session) { (void)client_session; }
   // Ends the pipe: stdio closes stdin, then SIGTERM, then SIGKILL after the configured grace;
   // HTTP sends DELETE for its session and closes its streams. `done` runs once everything is
   // released (the process reaped). No handler call happens after close() is called.

@@ -23,6 +23,8 @@ struct FakeWire {
   std::vector<ForwardedHeaders> sent_headers;  // per message in `sent` (empty: plain send)
   std::vector<std::string> initialized_versions;
   int session_resets = 0;
+  std::optional<std::string> capture_session;  // set_capture_session(), if called
+  bool started_before_capture_session = false;
   bool started = false;
   bool closed = false;
   bool destroyed = false;
@@ -75,6 +77,10 @@ class FakeTransport final : public Transport {
   }
   void reset_session() override { ++wire_->session_resets; }
   std::string session_id() const override { return {}; }
+  void set_capture_session(std::string client_session) override {
+    wire_->started_before_capture_session = wire_->started;
+    wire_->capture_session = std::move(client_session);
+  }
   void close(std::function<void()> done) override {
     wire_->closed = true;
     wire_->handler = nullptr;
@@ -396,6 +402,23 @@ TEST_F(ClientTest, CrashFailsEverythingAtOnceThenRestartsAfterBackoff) {
   EXPECT_EQ(factory_.wires.size(), 3u);
   loop_.advance(1ms);
   EXPECT_EQ(factory_.wires.size(), 4u);
+}
+
+TEST_F(ClientTest, EveryTransportIsToldTheClientSessionBeforeItStarts) {
+  options_.capture_session = "client-session-9";
+  start_ready();
+  wire().crash();
+  loop_.advance(250ms);  // the restart
+  ASSERT_EQ(factory_.wires.size(), 2u);
+  for (const auto& created : factory_.wires) {
+    EXPECT_EQ(created->capture_session, "client-session-9");
+    EXPECT_FALSE(created->started_before_capture_session);
+  }
+}
+
+TEST_F(ClientTest, ASharedClientTellsItsTransportsNoClientSession) {
+  start_ready();  // capture_session left ""
+  EXPECT_EQ(wire().capture_session, "");
 }
 
 TEST_F(ClientTest, DelayKeepsGrowingWhileTheBackendKeepsFailing) {

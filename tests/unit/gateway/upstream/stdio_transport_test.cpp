@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/capture/recorder.hpp"
 #include "gateway/upstream/process.hpp"
 #include "gateway/upstream/transport.hpp"
 
@@ -107,6 +108,41 @@ TEST_F(StdioTransportTest, MessagesTravelBothWaysInOrder) {
               mcp::make_request(i, "tools/call", nlohmann::json{{"n", i}}));
   close_and_wait(*transport);
   EXPECT_EQ(recorder_.closed_count, 0);  // close() ends handler calls
+}
+
+// Keeps capture records in memory (the transport records on the loop's thread).
+class MemoryCapture final : public capture::Recorder {
+ public:
+  void record(mcp::capture::Record&& record) noexcept override {
+    records.push_back(std::move(record));
+  }
+  std::vector<mcp::capture::Record> records;
+};
+
+TEST_F(StdioTransportTest, CaptureRecordsCarryTheClientSessionTheTransportServes) {
+  MemoryCapture capture;
+  auto limits = quick_limits();
+  limits.recorder = &capture;
+  auto own = make(shell_backend("exec cat"), limits);
+  own->set_capture_session("client-7");
+  auto shared = factory_->create();  // no client session: a shared upstream's
+  Recorder shared_handler;
+  own->start(recorder_);
+  shared->start(shared_handler);
+  own->send(mcp::make_request(1, "ping"));
+  shared->send(mcp::make_request(2, "ping"));
+  ASSERT_TRUE(run_until(context_, [&] {
+    return recorder_.messages.size() == 1 && shared_handler.messages.size() == 1;
+  }));
+  close_and_wait(*own);
+  close_and_wait(*shared);
+  ASSERT_EQ(capture.records.size(), 4u);  // each request out and echoed back
+  for (const auto& record : capture.records) {
+    EXPECT_EQ(record.leg, mcp::traffic::Leg::backend);
+    EXPECT_EQ(record.backend, "sh");
+    const bool mine = record.message.find("\"id\":1") != std::string::npos;
+    EXPECT_EQ(record.session, mine ? "client-7" : "") << record.message;
+  }
 }
 
 TEST_F(StdioTransportTest, MessagesSentBeforeStartAreQueued) {
