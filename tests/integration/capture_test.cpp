@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -164,6 +165,8 @@ TEST_F(CaptureTest, EveryLegAndDirectionIsRecordedWithItsFieldsAndSecretsRedacte
   bool stdio_out = false, stdio_in = false;
   bool http_out_with_token = false, http_in_json = false, http_progress_on_sse = false;
   bool echo_redacted_in = false, echo_redacted_out = false;
+  // Each backend's per_session upstream serves this one session: the routed calls carry its id.
+  std::size_t backend_calls_with_session = 0;
   for (auto record : records) {  // a copy: a missing key reads as null
     if (record["type"] != "message")
       continue;
@@ -208,6 +211,14 @@ TEST_F(CaptureTest, EveryLegAndDirectionIsRecordedWithItsFieldsAndSecretsRedacte
     } else {
       ASSERT_EQ(leg, "backend");
       EXPECT_GT(record.value("connection", 0), 0) << record.dump();
+      // Discovery sessions are the gateway's own (no client session); the rest are this one.
+      if (has(record, "session")) {
+        EXPECT_EQ(record["session"], session_) << record.dump();
+      }
+      if (method == "tools/call") {
+        EXPECT_EQ(record["session"], session_) << record.dump();
+        ++backend_calls_with_session;
+      }
       if (transport == "stdio") {
         EXPECT_EQ(record["backend"], "local");
         EXPECT_FALSE(has(record, "http_method"));
@@ -241,7 +252,85 @@ TEST_F(CaptureTest, EveryLegAndDirectionIsRecordedWithItsFieldsAndSecretsRedacte
   EXPECT_TRUE(http_progress_on_sse);
   EXPECT_TRUE(echo_redacted_in);
   EXPECT_TRUE(echo_redacted_out);
+  EXPECT_EQ(backend_calls_with_session, 2u);  // local__echo and web__test_tool_with_progress
   EXPECT_NE(gateway_->child().stderr_text().find("capture: "), std::string::npos);
+}
+
+// A per_session backend's records name the client session each of its upstreams serves (two
+// sessions, two upstreams, two ids, responses included); a shared backend's records name none,
+// because its one upstream session serves every client.
+TEST_F(CaptureTest, BackendRecordsNameTheClientSessionOfTheirUpstream) {
+  const auto capture = dir_ / "sessions.jsonl";
+  const std::string fixture_command =
+      "command = [\"" + std::string(MCPGW_FIXTURE_BINARY) + "\", \"stdio\"]\n";
+  gateway_ = std::make_unique<RunningGateway>(
+      dir_,
+      "[policy]\ndefault = \"allow\"\n[auth]\nallow_anonymous = true\n\n"
+      "[[backend]]\nname = \"own\"\n" +
+          fixture_command + "\n[[backend]]\nname = \"pool\"\nsession_mode = \"shared\"\n" +
+          fixture_command,
+      std::vector<std::string>{"--capture", capture.string()});
+  // Session id by the echo text its calls carry.
+  std::map<std::string, std::string> session_by_text;
+  for (const char* text : {"from-a", "from-b"}) {
+    HttpConnection connection(gateway_->port());
+    std::string failure;
+    const auto session = open_mcp_session(connection, kVersion, &failure);
+    ASSERT_TRUE(session) << failure;
+    session_by_text[text] = *session;
+    for (const char* tool : {"own__echo", "pool__echo"}) {
+      const auto call = connection.request(
+          "POST", "/mcp", mcp_post_headers(*session, kVersion),
+          jsonrpc_request(1, "tools/call", {{"name", tool}, {"arguments", {{"text", text}}}})
+              .dump());
+      ASSERT_TRUE(call);
+      ASSERT_EQ(call->status, 200) << call->body;
+      ASSERT_NE(call->body.find(text), std::string::npos) << call->body;
+    }
+  }
+  ASSERT_NE(session_by_text["from-a"], session_by_text["from-b"]);
+  ASSERT_EQ(gateway_->child().stop(), 0);
+
+  std::vector<json> backend_records;
+  for (const auto& line : split_lines(read_file(capture)).complete) {
+    auto record = json::parse(line);  // not const: a missing key reads as null
+    if (record["type"] == "message" && record["leg"] == "backend")
+      backend_records.push_back(std::move(record));
+  }
+  // The connection (one upstream process) that carried each session's own__echo call.
+  std::map<std::uint64_t, std::string> session_by_connection;
+  std::size_t pool_calls = 0;
+  for (auto& record : backend_records) {
+    auto& message = record["message"];
+    if (message.value("method", "") != "tools/call")
+      continue;
+    const std::string text = message["params"]["arguments"]["text"];
+    if (record["backend"] == "own") {
+      EXPECT_EQ(record["session"], session_by_text[text]) << record.dump();
+      session_by_connection[record["connection"].get<std::uint64_t>()] = session_by_text[text];
+    } else {
+      EXPECT_EQ(record["backend"], "pool");
+      ++pool_calls;
+    }
+  }
+  ASSERT_EQ(session_by_connection.size(), 2u);  // one upstream per session
+  EXPECT_EQ(pool_calls, 2u);                    // both sessions through the one shared upstream
+  std::size_t own_responses = 0;
+  for (auto& record : backend_records) {
+    if (record["backend"] == "pool") {
+      EXPECT_FALSE(has(record, "session")) << record.dump();
+      continue;
+    }
+    const auto owner = session_by_connection.find(record["connection"].get<std::uint64_t>());
+    if (owner == session_by_connection.end()) {
+      EXPECT_FALSE(has(record, "session")) << record.dump();  // the discovery session
+      continue;
+    }
+    EXPECT_EQ(record["session"], owner->second) << record.dump();
+    if (record["direction"] == "server->client" && record["message"].contains("result"))
+      ++own_responses;
+  }
+  EXPECT_GE(own_responses, 4u);  // initialize and the echo call, for each session
 }
 
 TEST_F(CaptureTest, ASigkilledGatewayLeavesAtMostTheLastLinePartial) {
