@@ -5,110 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcp/json_text.hpp"
+
 namespace mcpgw::inspect {
 namespace {
 
-// Length of the valid UTF-8 sequence at `at`, or 0 when it is not valid (overlongs,
-// surrogates and code points above U+10FFFF included).
-std::size_t utf8_length(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  if (lead < 0x80)
-    return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0)
-      low = 0xA0;
-    if (lead == 0xED)
-      high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0)
-      low = 0x90;
-    if (lead == 0xF4)
-      high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size())
-    return 0;
-  if (byte(at + 1) < low || byte(at + 1) > high)
-    return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(at + i) < 0x80 || byte(at + i) > 0xBF)
-      return 0;
-  }
-  return length;
-}
-
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
-void append_hex4(std::string& out, unsigned value) {
-  char buffer[8];
-  std::snprintf(buffer, sizeof buffer, "\\u%04x", value & 0xFFFFu);
-  out += buffer;
-}
-
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view text, bool html_safe) {
-  out += '"';
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const auto c = static_cast<unsigned char>(text[at]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        default:
-          if (c < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
-            append_hex4(out, c);
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++at;
-      continue;
-    }
-    const std::size_t length = utf8_length(text, at);
-    if (length == 0) {
-      out += kReplacement;
-      ++at;
-      continue;
-    }
-    const std::string_view sequence = text.substr(at, length);
-    if (html_safe && (sequence == "\xE2\x80\xA8" || sequence == "\xE2\x80\xA9")) {
-      append_hex4(out, sequence[2] == '\xA8' ? 0x2028u : 0x2029u);
-    } else {
-      out += sequence;
-    }
-    at += length;
-  }
-  out += '"';
-}
 
 std::string terminal_safe(std::string_view text) {
   std::string out;
@@ -128,7 +32,7 @@ std::string terminal_safe(std::string_view text) {
       ++at;
       continue;
     }
-    const std::size_t length = utf8_length(text, at);
+    const std::size_t length = mcp::utf8_sequence_length(text, at);
     if (length == 0) {
       out += kReplacement;
       ++at;
@@ -154,7 +58,7 @@ std::string shorten(std::string_view text, std::size_t max_chars) {
   while (at < text.size()) {
     if (chars == max_chars)
       return std::string(text.substr(0, at)) + "\xE2\x80\xA6";
-    const std::size_t length = utf8_length(text, at);
+    const std::size_t length = mcp::utf8_sequence_length(text, at);
     at += length == 0 ? 1 : length;
     ++chars;
   }

@@ -8,12 +8,12 @@
 #include <string>
 #include <string_view>
 
+#include "mcp/json_text.hpp"
+
 namespace mcpgw::inspect {
 
-// Appends `text` as a JSON string literal (with quotes). Invalid UTF-8 becomes U+FFFD. With
-// `html_safe`, '<', '>', '&', U+2028 and U+2029 are escaped too, so the literal can sit inside
-// an HTML <script> element without ending it.
-void append_json_string(std::string& out, std::string_view text, bool html_safe = false);
+// JSON string literals for the renderers (html_safe for the HTML page's data block).
+using mcp::append_json_string;
 
 // Text from the traffic made safe for a terminal: control characters (C0, DEL, C1) are shown
 // as \xNN or \u{NN} escapes so a message cannot move the cursor or change colours; invalid

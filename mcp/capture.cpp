@@ -5,6 +5,8 @@
 #include <array>
 #include <charconv>
 
+#include "mcp/json_text.hpp"
+
 namespace mcpgw::mcp::capture {
 namespace {
 
@@ -14,102 +16,6 @@ void append_integer(std::string& out, Integer value) {
   const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
   (void)ec;  // 24 characters hold every 64-bit integer
   out.append(digits.data(), end);
-}
-
-// Length of the valid UTF-8 sequence starting at text[at], or 0 when the bytes there are not one
-// (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, or truncated).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[at + i]); };
-  const auto continuation = [&](std::size_t i) {
-    return at + i < text.size() && (byte(i) & 0xC0) == 0x80;
-  };
-  const unsigned char lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF)
-    return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (!continuation(1) || !continuation(2))
-      return 0;
-    if (lead == 0xE0 && byte(1) < 0xA0)
-      return 0;  // overlong
-    if (lead == 0xED && byte(1) >= 0xA0)
-      return 0;  // UTF-16 surrogate
-    return 3;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3))
-      return 0;
-    if (lead == 0xF0 && byte(1) < 0x90)
-      return 0;  // overlong
-    if (lead == 0xF4 && byte(1) >= 0x90)
-      return 0;  // beyond U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// A JSON string: quotes, backslashes and control characters escaped, every byte that is not
-// part of valid UTF-8 replaced by U+FFFD, so the line stays valid JSON whatever the input.
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < text.size()) {
-    // Runs of plain printable ASCII are copied at once.
-    std::size_t run = i;
-    while (run < text.size()) {
-      const auto c = static_cast<unsigned char>(text[run]);
-      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
-        break;
-      ++run;
-    }
-    out.append(text.data() + i, run - i);
-    i = run;
-    if (i == text.size())
-      break;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t length = utf8_sequence_length(text, i);
-      if (length == 0) {
-        out.append(kReplacement);
-        ++i;
-      } else {
-        out.append(text.data() + i, length);
-        i += length;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0x0F]);
-        break;
-    }
-    ++i;
-  }
-  out.push_back('"');
 }
 
 void append_key(std::string& out, std::string_view key) {
