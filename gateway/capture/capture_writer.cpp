@@ -23,6 +23,7 @@
 #include "gateway/capture/capture_writer_testing.hpp"
 #include "gateway/capture/recorder.hpp"
 #include "gateway/capture/redact.hpp"
+#include "gateway/runtime/write_all.hpp"
 
 namespace mcpgw::capture {
 namespace {
@@ -38,19 +39,6 @@ std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
 }
 
 struct Entry {
@@ -142,7 +130,7 @@ struct CaptureWriter::State {
     }
     start += mcp::capture::encode_header(now_us(), gateway_version, file_index);
     start.push_back('\n');
-    if (!write_all(fd, start)) {
+    if (!runtime::write_all(fd, start)) {
       error = "cannot write capture file '" + config.path + "': " + std::strerror(errno);
       return false;
     }
@@ -184,7 +172,7 @@ struct CaptureWriter::State {
   void write_chunk(std::string& chunk, std::uint64_t& messages) {
     if (chunk.empty())
       return;
-    if (fd >= 0 && write_all(fd, chunk)) {
+    if (fd >= 0 && runtime::write_all(fd, chunk)) {
       file_bytes += chunk.size();
       written.fetch_add(messages, std::memory_order_relaxed);
     } else {

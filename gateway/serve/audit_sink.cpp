@@ -21,6 +21,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/runtime/write_all.hpp"
+
 namespace mcpgw::serve {
 namespace {
 
@@ -28,20 +30,6 @@ namespace {
 constexpr std::chrono::seconds kDropWarningInterval{10};
 // Lines are joined into writes of about this size.
 constexpr std::size_t kWriteChunk = 64 * 1024;
-
-// Writes all of `data`; false (errno set) on an error other than EINTR.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
 
 class ThreadedAuditSink final : public policy::AuditSink {
  public:
@@ -117,7 +105,7 @@ class ThreadedAuditSink final : public policy::AuditSink {
           batch.pop_front();
           ++lines;
         }
-        if (!write_all(fd_, chunk)) {
+        if (!runtime::write_all(fd_, chunk)) {
           const int error = errno;
           // Counted before flush() can see these lines as done.
           dropped_.fetch_add(lines, std::memory_order_relaxed);
