@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/auth/authenticator.hpp"
+
 #include "mcp/ascii.hpp"
 
 namespace mcpgw::auth {

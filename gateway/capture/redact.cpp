@@ -1,5 +1,4 @@
 #include "gateway/capture/redact.hpp"
-#include "mcp/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/capture/recorder.hpp"
+#include "mcp/ascii.hpp"
 
 namespace mcpgw::capture {
 namespace {

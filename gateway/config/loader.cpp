@@ -18,6 +18,7 @@
 #include "gateway/config/file_kind.hpp"
 #include "gateway/config/toml_reader.hpp"
 #include "gateway/config/values.hpp"
+
 #include "mcp/ascii.hpp"
 
 namespace mcpgw::config {

@@ -1,5 +1,4 @@
 #include "gateway/config/values.hpp"
-#include "mcp/ascii.hpp"
 
 #include <arpa/inet.h>
 
@@ -7,6 +6,8 @@
 #include <array>
 #include <limits>
 #include <vector>
+
+#include "mcp/ascii.hpp"
 
 namespace mcpgw::config {
 namespace {

@@ -1,5 +1,4 @@
 #include "gateway/front/http_checks.hpp"
-#include "mcp/ascii.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "mcp/ascii.hpp"
 #include "mcp/catalogue.hpp"
 
 namespace mcpgw::front::http {

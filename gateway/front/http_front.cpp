@@ -5,7 +5,6 @@
 // completes, or an SSE stream event by event. The connection code is a template over the
 // stream type, so HTTP and HTTPS share one code path.
 #include "gateway/front/http_front.hpp"
-#include "mcp/ascii.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
@@ -42,6 +41,7 @@
 #include "gateway/front/http_sessions.hpp"
 #include "gateway/front/http_stream.hpp"
 #include "gateway/runtime/asio_loop.hpp"
+#include "mcp/ascii.hpp"
 #include "mcp/sse.hpp"
 
 namespace mcpgw::front {

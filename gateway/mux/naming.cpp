@@ -1,5 +1,4 @@
 #include "gateway/mux/naming.hpp"
-#include "mcp/ascii.hpp"
 
 #include <algorithm>
 
@@ -7,6 +6,7 @@
 
 #include "gateway/mux/digest.hpp"
 #include "gateway/mux/text.hpp"
+#include "mcp/ascii.hpp"
 
 namespace mcpgw::mux {
 

@@ -1,5 +1,4 @@
 #include "mcp/decode/http_conversation.hpp"
-#include "mcp/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "mcp/ascii.hpp"
 #include "mcp/decode/http_jsonrpc_body.hpp"
 #include "mcp/sse.hpp"
 
