@@ -55,6 +55,13 @@ struct Where {
   std::uint64_t offset = 0;
 };
 
+// Timestamps outside years -7999..9999 are corrupt input, not time: decoders report them and
+// leave the event untimed, so every difference of two event times fits in an int64.
+inline constexpr std::int64_t kMaxAbsTimeUs = 253'402'300'800LL * 1'000'000LL;
+constexpr bool time_in_range(std::int64_t time_us) {
+  return time_us >= -kMaxAbsTimeUs && time_us <= kMaxAbsTimeUs;
+}
+
 struct Event {
   std::optional<std::int64_t> time_us;  // microseconds since the Unix epoch, when the input has it
   Direction direction = Direction::client_to_server;

@@ -137,7 +137,9 @@ class CaptureDecoder final : public traffic::Decoder {
       }
       if (name == "ts_us") {
         if (auto value = read_integer(scanner, record, name)) {
-          event.time_us = *value;
+          traffic::time_in_range(*value)
+              ? void(event.time_us = *value)
+              : set_problem(record, "ts_us " + std::to_string(*value) + " is out of range");
         }
         return !scanner.failed();
       }

@@ -78,10 +78,19 @@ class PacketDecoder {
 
   void packet(const pcap_pkthdr& header, const std::uint8_t* data) {
     ++packet_number_;
-    origin_.time_us = static_cast<std::int64_t>(header.ts.tv_sec) * 1000000 +
-                      static_cast<std::int64_t>(header.ts.tv_usec);
     origin_.offset = packet_number_;
     origin_.per_byte = false;
+    origin_.time_us.reset();
+    // pcapng stores 64-bit stamps, so a corrupt one can be far beyond what µs can hold.
+    const std::int64_t seconds = header.ts.tv_sec;
+    const std::int64_t fraction = header.ts.tv_usec;
+    if (seconds >= -kMaxAbsTimeUs / 1'000'000 && seconds <= kMaxAbsTimeUs / 1'000'000 &&
+        fraction >= 0 && fraction < 1'000'000) {
+      origin_.time_us = seconds * 1'000'000 + fraction;
+    } else {
+      problem("packet timestamp out of range (" + std::to_string(seconds) + " s, " +
+              std::to_string(fraction) + " µs); the packet is left untimed");
+    }
     if (header.caplen < header.len) {
       problem("packet truncated by the capture's snapshot length (" +
               std::to_string(header.caplen) + " of " + std::to_string(header.len) + " bytes)");

@@ -150,6 +150,27 @@ TEST(CaptureDecoder, MalformedRecordsAreReportedAndSkipped) {
   EXPECT_NE(problems[7].find("m.jsonl:10: the capture dropped 12 records here"), std::string::npos);
 }
 
+TEST(CaptureDecoder, TimestampBeyondYear9999IsAProblem) {
+  // Both extremes in one file: their difference would overflow an int64 latency.
+  auto decoder = make_capture_decoder(DecoderOptions{"t.jsonl", {}});
+  CollectingSink sink;
+  decoder->feed(
+      R"({"type":"message","direction":"client->server","ts_us":-9223372036854775807,"message":{"jsonrpc":"2.0","id":1,"method":"a"}})"
+      "\n"
+      R"({"type":"message","direction":"server->client","ts_us":9223372036854775807,"message":{"jsonrpc":"2.0","id":1,"result":{}}})"
+      "\n"
+      R"({"type":"message","direction":"client->server","ts_us":253402300800000000,"message":{"jsonrpc":"2.0","id":2,"method":"b"}})"
+      "\n",
+      sink);
+  decoder->finish(sink);
+  ASSERT_EQ(sink.events.size(), 1u) << digest(sink);
+  EXPECT_EQ(sink.events[0].time_us, traffic::kMaxAbsTimeUs);
+  const auto problems = sink.problem_texts();
+  ASSERT_EQ(problems.size(), 2u) << digest(sink);
+  EXPECT_EQ(problems[0], "t.jsonl:1: ts_us -9223372036854775807 is out of range");
+  EXPECT_EQ(problems[1], "t.jsonl:2: ts_us 9223372036854775807 is out of range");
+}
+
 TEST(CaptureDecoder, TruncatedFinalRecord) {
   const std::string line =
       R"({"type":"message","direction":"server->client","message":{"jsonrpc":"2.0","id":1,"result":{}}})";

@@ -327,6 +327,58 @@ TEST_F(PcapDecoderTest, SnaplenTruncationAndFragmentsAreReported) {
   EXPECT_NE(problems.find("@3: fragmented IPv4 packet skipped"), std::string::npos) << problems;
 }
 
+// pcapng keeps 64-bit timestamps; libpcap's writer cannot produce one past 2106, so the file
+// is written by hand (little-endian): section header, interface (raw IP, µs), two packets.
+TEST_F(PcapDecoderTest, PcapngTimestampBeyondRangeLeavesThePacketUntimed) {
+  std::string file;
+  auto le32 = [&](std::uint32_t value) {
+    for (int shift = 0; shift < 32; shift += 8)
+      file.push_back(static_cast<char>((value >> shift) & 0xff));
+  };
+  auto le16 = [&](std::uint16_t value) {
+    file.push_back(static_cast<char>(value & 0xff));
+    file.push_back(static_cast<char>(value >> 8));
+  };
+  le32(0x0A0D0D0A);  // section header block
+  le32(28);
+  le32(0x1A2B3C4D);
+  le16(1);
+  le16(0);
+  le32(0xffffffff);  // section length unknown
+  le32(0xffffffff);
+  le32(28);
+  le32(1);  // interface description block
+  le32(20);
+  le16(101);  // LINKTYPE_RAW
+  le16(0);
+  le32(65535);
+  le32(20);
+  const std::string tcp = tcp_header(kClient4, kServer4, 1, 0, kAck);
+  const std::string packet = ipv4_packet(kClient4, kServer4, tcp);
+  auto enhanced_packet = [&](std::uint32_t high, std::uint32_t low) {
+    const std::uint32_t padded = static_cast<std::uint32_t>((packet.size() + 3) / 4 * 4);
+    le32(6);
+    le32(32 + padded);
+    le32(0);  // interface 0
+    le32(high);
+    le32(low);
+    le32(static_cast<std::uint32_t>(packet.size()));
+    le32(static_cast<std::uint32_t>(packet.size()));
+    file += packet;
+    file.append(padded - packet.size(), '\0');
+    le32(32 + padded);
+  };
+  enhanced_packet(0xffffffff, 0xffffffff);  // 2^64-1 µs: ~584,000 years
+  enhanced_packet(0x00060a24, 0x181e4000);  // 1,700,000,000 s
+  const std::string path = (dir_ / "far.pcapng").string();
+  std::ofstream(path, std::ios::binary) << file;
+  CollectingSink sink = decode(path);
+  ASSERT_EQ(sink.problems.size(), 1u) << sink.problem_text();
+  EXPECT_EQ(sink.problems[0].where.offset, 1u);
+  EXPECT_NE(sink.problems[0].message.find("packet timestamp out of range"), std::string::npos)
+      << sink.problem_text();
+}
+
 TEST_F(PcapDecoderTest, RawIpAndNullLinkTypes) {
   auto raw = conversation(
       kClient4, kServer4,
