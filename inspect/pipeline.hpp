@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "inspect/exchange.hpp"
 #include "inspect/filter.hpp"
 #include "inspect/inspect.hpp"
-#include "inspect/pairing.hpp"
 #include "inspect/render.hpp"
 
 namespace mcpgw::inspect {

@@ -13,12 +13,12 @@
 
 #include "inspect/pipeline.hpp"
 #include "inspect/text.hpp"
-#include "test_events.hpp"
+#include "tests/unit/mcp/test_events.hpp"
 
 namespace mcpgw::inspect {
 namespace {
 
-using namespace test_events;
+using namespace mcp::traffic::test_events;
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kT0 = 1763784662000000;  // 2025-11-22T04:11:02Z

@@ -5,7 +5,7 @@
 // same scope (ids repeat across sessions and connections, so never across scopes). Progress
 // notifications link to the open request whose params._meta.progressToken they carry, and
 // cancellations to the open request whose id they name (which they end as cancelled). Every
-// message is read with mcp::summarize_message only; a message that does not summarize is a
+// message is read with summarize_message only; a message that does not summarize is a
 // Problem and is skipped.
 //
 // Output order: with `ordered`, exchanges come out in the order their first message was read,
@@ -24,11 +24,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "inspect/exchange.hpp"
+#include "mcp/exchange.hpp"
 #include "mcp/message_summary.hpp"
 #include "mcp/traffic.hpp"
 
-namespace mcpgw::inspect {
+namespace mcpgw::mcp::traffic {
 
 struct PairerOptions {
   bool ordered = true;
@@ -39,15 +39,15 @@ struct PairerOptions {
   std::size_t max_linked = 1'000;  // linked notifications kept per exchange; more are counted
 };
 
-class Pairer final : public mcp::traffic::Sink {
+class Pairer final : public Sink {
  public:
   using ExchangeHandler = std::function<void(Exchange&&)>;
-  using ProblemHandler = std::function<void(mcp::traffic::Problem&&)>;
+  using ProblemHandler = std::function<void(Problem&&)>;
 
   Pairer(PairerOptions options, ExchangeHandler on_exchange, ProblemHandler on_problem);
 
-  void on_event(mcp::traffic::Event&& event) override;
-  void on_problem(mcp::traffic::Problem&& problem) override;
+  void on_event(Event&& event) override;
+  void on_problem(Problem&& problem) override;
 
   // End of input: every request still waiting comes out as pending, in order.
   void finish();
@@ -75,12 +75,9 @@ class Pairer final : public mcp::traffic::Sink {
     std::size_t pending = 0;
   };
 
-  void on_request(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                  std::uint64_t position);
-  void on_notification(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                       std::uint64_t position);
-  void on_response(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                   std::uint64_t position);
+  void on_request(Event&& event, MessageSummary&& summary, std::uint64_t position);
+  void on_notification(Event&& event, MessageSummary&& summary, std::uint64_t position);
+  void on_response(Event&& event, MessageSummary&& summary, std::uint64_t position);
 
   Exchange* find_open(std::uint64_t position);
   // Removes a pending request from the indexes and hands it to the output.
@@ -90,7 +87,7 @@ class Pairer final : public mcp::traffic::Sink {
   void add_pending(Exchange&& exchange);
   void drain();
   void bound_held_back();
-  void link(Exchange& parent, mcp::traffic::Event&& event, std::string&& method);
+  void link(Exchange& parent, Event&& event, std::string&& method);
   void emit(Exchange&& exchange);
 
   PairerOptions options_;
@@ -105,4 +102,4 @@ class Pairer final : public mcp::traffic::Sink {
   std::chrono::steady_clock::time_point blocked_since_;
 };
 
-}  // namespace mcpgw::inspect
+}  // namespace mcpgw::mcp::traffic

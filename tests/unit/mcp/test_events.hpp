@@ -1,4 +1,4 @@
-// Builds traffic events for the inspect tests, the way a decoder would report them.
+// Builds traffic events for the pairing and inspect tests, the way a decoder would report them.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "mcp/traffic.hpp"
 
-namespace mcpgw::inspect::test_events {
+namespace mcpgw::mcp::traffic::test_events {
 
 using mcp::traffic::Direction;
 using mcp::traffic::Event;
@@ -71,4 +71,4 @@ inline std::string rpc_notification(const std::string& method, const std::string
   return R"({"jsonrpc":"2.0","method":")" + method + R"(","params":)" + params + "}";
 }
 
-}  // namespace mcpgw::inspect::test_events
+}  // namespace mcpgw::mcp::traffic::test_events

@@ -1,11 +1,9 @@
-#include "inspect/pairing.hpp"
+#include "mcp/pairing.hpp"
 
 #include <utility>
 
-namespace mcpgw::inspect {
+namespace mcpgw::mcp::traffic {
 namespace {
-
-using mcp::traffic::Direction;
 
 std::size_t index_of(Direction direction) {
   return direction == Direction::client_to_server ? 0 : 1;
@@ -16,7 +14,7 @@ Direction opposite(Direction direction) {
                                                   : Direction::client_to_server;
 }
 
-int http_status_of(const mcp::traffic::Event& event) {
+int http_status_of(const Event& event) {
   return event.http ? event.http->status : 0;
 }
 
@@ -48,35 +46,34 @@ bool is_server_to_client_method(std::string_view method) {
 Pairer::Pairer(PairerOptions options, ExchangeHandler on_exchange, ProblemHandler on_problem)
     : options_(options), on_exchange_(std::move(on_exchange)), on_problem_(std::move(on_problem)) {}
 
-void Pairer::on_problem(mcp::traffic::Problem&& problem) {
+void Pairer::on_problem(Problem&& problem) {
   on_problem_(std::move(problem));
 }
 
-void Pairer::on_event(mcp::traffic::Event&& event) {
+void Pairer::on_event(Event&& event) {
   const std::uint64_t position = next_position_++;
-  mcp::SummaryError error;
-  auto summary = mcp::summarize_message(event.message, &error);
+  SummaryError error;
+  auto summary = summarize_message(event.message, &error);
   if (!summary) {
     on_problem_({std::move(event.where), "not a JSON-RPC message: " + error.message + " (at byte " +
                                              std::to_string(error.offset) + " of the message)"});
     return;
   }
   switch (summary->kind) {
-    case mcp::SummaryKind::request:
+    case SummaryKind::request:
       on_request(std::move(event), std::move(*summary), position);
       break;
-    case mcp::SummaryKind::notification:
+    case SummaryKind::notification:
       on_notification(std::move(event), std::move(*summary), position);
       break;
-    case mcp::SummaryKind::response:
-    case mcp::SummaryKind::error_response:
+    case SummaryKind::response:
+    case SummaryKind::error_response:
       on_response(std::move(event), std::move(*summary), position);
       break;
   }
 }
 
-void Pairer::on_request(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                        std::uint64_t position) {
+void Pairer::on_request(Event&& event, MessageSummary&& summary, std::uint64_t position) {
   Exchange exchange;
   exchange.position = position;
   exchange.kind = ExchangeKind::request;
@@ -125,8 +122,7 @@ void Pairer::on_request(mcp::traffic::Event&& event, mcp::MessageSummary&& summa
   add_pending(std::move(exchange));
 }
 
-void Pairer::on_notification(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                             std::uint64_t position) {
+void Pairer::on_notification(Event&& event, MessageSummary&& summary, std::uint64_t position) {
   const bool progress = summary.method == "notifications/progress";
   const bool cancelled = summary.method == "notifications/cancelled";
   if (progress || cancelled) {
@@ -173,9 +169,8 @@ void Pairer::on_notification(mcp::traffic::Event&& event, mcp::MessageSummary&& 
   add_complete(std::move(exchange));
 }
 
-void Pairer::on_response(mcp::traffic::Event&& event, mcp::MessageSummary&& summary,
-                         std::uint64_t position) {
-  const bool is_error = summary.kind == mcp::SummaryKind::error_response;
+void Pairer::on_response(Event&& event, MessageSummary&& summary, std::uint64_t position) {
+  const bool is_error = summary.kind == SummaryKind::error_response;
   Exchange* request = nullptr;
   std::uint64_t request_position = 0;
   if (!summary.id.empty()) {
@@ -331,7 +326,7 @@ void Pairer::release_stalled(std::chrono::steady_clock::time_point now,
   drain();
 }
 
-void Pairer::link(Exchange& parent, mcp::traffic::Event&& event, std::string&& method) {
+void Pairer::link(Exchange& parent, Event&& event, std::string&& method) {
   if (parent.linked.size() >= options_.max_linked) {
     ++parent.linked_omitted;
     return;
@@ -379,4 +374,4 @@ void Pairer::emit(Exchange&& exchange) {
   on_exchange_(std::move(exchange));
 }
 
-}  // namespace mcpgw::inspect
+}  // namespace mcpgw::mcp::traffic

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "inspect/pairing.hpp"
-#include "test_events.hpp"
+#include "mcp/pairing.hpp"
+#include "tests/unit/mcp/test_events.hpp"
 
-namespace mcpgw::inspect {
+namespace mcpgw::mcp::traffic {
 namespace {
 
 using namespace test_events;
@@ -405,4 +405,4 @@ TEST(Pairing, MessagesWithoutTimesHaveNoDuration) {
 }
 
 }  // namespace
-}  // namespace mcpgw::inspect
+}  // namespace mcpgw::mcp::traffic
