@@ -128,28 +128,6 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0;
-  std::size_t star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*')
-    ++p;
-  return p == pattern.size();
-}
-
 bool Filter::empty() const {
   return options_.sessions.empty() && options_.methods.empty() && options_.tools.empty() &&
          options_.backends.empty() && !options_.errors_only && !options_.since_us &&

@@ -10,12 +10,11 @@
 #include <vector>
 
 #include "inspect/exchange.hpp"
+#include "mcp/glob.hpp"
 
 namespace mcpgw::inspect {
 
-// '*' matches any run of characters (also none); everything else matches itself. Linear in
-// practice: the classic greedy matcher that backtracks only to the last '*'.
-bool glob_match(std::string_view pattern, std::string_view text);
+using mcp::glob_match;
 
 struct FilterOptions {
   // The session (or, without one, the scope) starts with one of these, or matches one of them

@@ -34,6 +34,9 @@ struct LinkedNotification {
 
 struct Exchange {
   std::uint64_t position = 0;  // input order of its first message, 0-based over all inputs
+  // Input order of the response; equals `position` for notifications, orphans and requests
+  // without a response. Tells replay which answers a client had seen before its next request.
+  std::uint64_t end_position = 0;
   ExchangeKind kind = ExchangeKind::request;
   Direction direction = Direction::client_to_server;  // of the request
   Leg leg = Leg::unknown;

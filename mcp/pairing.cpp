@@ -76,6 +76,7 @@ void Pairer::on_event(Event&& event) {
 void Pairer::on_request(Event&& event, MessageSummary&& summary, std::uint64_t position) {
   Exchange exchange;
   exchange.position = position;
+  exchange.end_position = position;
   exchange.kind = ExchangeKind::request;
   exchange.direction = event.direction;
   exchange.leg = event.leg;
@@ -150,6 +151,7 @@ void Pairer::on_notification(Event&& event, MessageSummary&& summary, std::uint6
   }
   Exchange exchange;
   exchange.position = position;
+  exchange.end_position = position;
   exchange.kind = ExchangeKind::notification;
   exchange.direction = event.direction;
   exchange.leg = event.leg;
@@ -204,6 +206,7 @@ void Pairer::on_response(Event&& event, MessageSummary&& summary, std::uint64_t 
   if (event.http && event.http->status != 0)
     exchange.http_status = event.http->status;
   exchange.ended_us = event.time_us;
+  exchange.end_position = position;
   exchange.status = is_error ? Status::error : Status::ok;
   exchange.error_code = summary.error_code;
   exchange.error_message = std::move(summary.error_message);

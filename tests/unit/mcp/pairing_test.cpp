@@ -53,6 +53,11 @@ TEST(Pairing, IdsRepeatedAcrossSessionsPairOnlyWithinTheirScope) {
   EXPECT_EQ(b.status, Status::ok);
   EXPECT_EQ(b.duration_us(), 500);
   EXPECT_EQ(a.tool(), "a");
+  // Input order of each answer: B's came third, A's fourth.
+  EXPECT_EQ(a.position, 0u);
+  EXPECT_EQ(a.end_position, 3u);
+  EXPECT_EQ(b.position, 1u);
+  EXPECT_EQ(b.end_position, 2u);
 }
 
 TEST(Pairing, ResponseWithoutRequestIsAnOrphanWithItsOwnStatus) {
@@ -66,6 +71,7 @@ TEST(Pairing, ResponseWithoutRequestIsAnOrphanWithItsOwnStatus) {
   pairer.on_event(EventBuilder("s", kC2S, rpc_result(9)).at(8));
   pairer.finish();
   ASSERT_EQ(got.exchanges.size(), 4u);
+  EXPECT_EQ(got.exchanges[0].end_position, got.exchanges[0].position);
   EXPECT_TRUE(got.exchanges[0].orphan);
   EXPECT_EQ(got.exchanges[0].status, Status::error);
   EXPECT_EQ(got.exchanges[0].id, "7");
