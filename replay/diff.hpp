@@ -48,6 +48,7 @@ class IgnoreRules {
                const nlohmann::json* replayed) const;
 
  private:
+  friend struct JsonDiffWalker;  // diff.cpp's walker matches the compiled rules incrementally
   struct Compiled;
   std::unique_ptr<Compiled> compiled_;
 };
