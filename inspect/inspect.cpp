@@ -14,27 +14,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-// The stdio decoder scopes each file on its own ("stdio:<file>", docs/inspect-inputs.md). The
-// usual way to record a stdio server is one file per direction (tee on each pipe), so stdio
-// files given together are taken as one conversation: they share one scope and pair.
-class StdioJoiningSink final : public mcp::traffic::Sink {
- public:
-  StdioJoiningSink(mcp::traffic::Sink& next, const std::string& input)
-      : next_(next), file_scope_("stdio:" + input) {}
-  void on_event(mcp::traffic::Event&& event) override {
-    if (event.transport == mcp::traffic::Transport::stdio && event.scope == file_scope_)
-      event.scope = "stdio";
-    next_.on_event(std::move(event));
-  }
-  void on_problem(mcp::traffic::Problem&& problem) override {
-    next_.on_problem(std::move(problem));
-  }
-
- private:
-  mcp::traffic::Sink& next_;
-  std::string file_scope_;
-};
-
 }  // namespace
 
 int run_inspect(const InspectOptions& options, std::ostream& out, std::ostream& err) {
@@ -52,6 +31,7 @@ int run_inspect(const InspectOptions& options, std::ostream& out, std::ostream& 
   read.stdio_direction = options.stdio_direction;
   read.follow = options.follow;
   read.follow_poll_ms = options.follow_poll_ms;
+  read.join_stdio = true;  // stdio files given together are one conversation
   read.stop = [&]() {
     if (pipeline.failed_strict())
       return true;
@@ -61,8 +41,7 @@ int run_inspect(const InspectOptions& options, std::ostream& out, std::ostream& 
   };
   bool unreadable = false;
   for (const auto& input : options.inputs) {
-    StdioJoiningSink sink(pipeline, input);
-    if (const auto error = mcp::traffic::read_traffic(input, read, sink)) {
+    if (const auto error = mcp::traffic::read_traffic(input, read, pipeline)) {
       err << "mcpgw inspect: " << *error << "\n";
       unreadable = true;
       break;

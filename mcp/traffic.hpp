@@ -112,6 +112,8 @@ struct DecoderOptions {
   // stdio only: the direction of an unlabelled stream (one file per direction). A labelled
   // combined file carries the direction on each line and ignores this.
   std::optional<Direction> stdio_direction;
+  // stdio only: the pairing scope of every event; "" gives "stdio:<source>", one per file.
+  std::string stdio_scope;
 };
 
 // A push decoder for the byte-stream formats (capture, har, http_transcript, stdio): feed()
@@ -142,6 +144,10 @@ struct ReadOptions {
   bool follow = false;
   int follow_poll_ms = 200;
   std::function<bool()> stop;  // required with follow; also checked between chunks otherwise
+  // stdio inputs get the scope "stdio" instead of "stdio:<file>": a stdio session is usually
+  // recorded as one file per direction (tee on each pipe), and files read with this set pair
+  // as one conversation.
+  bool join_stdio = false;
 };
 
 // Reads `path` ("-" for standard input) to the end through the right decoder, pcap included

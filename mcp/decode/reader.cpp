@@ -149,6 +149,8 @@ std::optional<std::string> read_traffic(const std::string& path, const ReadOptio
   DecoderOptions decoder_options;
   decoder_options.source = path;
   decoder_options.stdio_direction = options.stdio_direction;
+  if (options.join_stdio)
+    decoder_options.stdio_scope = "stdio";
   if (*format == Format::pcap) {
     return read_pcap(file, regular_file, std::string_view(buffer.data(), have), decoder_options,
                      sink);

@@ -162,7 +162,8 @@ class StdioDecoder final : public traffic::Decoder {
       event.time_us = time_us;
       event.direction = *direction;
       event.transport = traffic::Transport::stdio;
-      event.scope = "stdio:" + options_.source;
+      event.scope =
+          options_.stdio_scope.empty() ? "stdio:" + options_.source : options_.stdio_scope;
       event.message.assign(members_[i]);
       event.where.source = options_.source;
       event.where.line = at.line;

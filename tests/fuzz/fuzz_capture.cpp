@@ -41,7 +41,7 @@ class DigestSink final : public traffic::Sink {
 };
 
 std::string run(std::string_view text, std::size_t cut) {
-  auto decoder = decode::make_capture_decoder(traffic::DecoderOptions{"fuzz", {}});
+  auto decoder = decode::make_capture_decoder(traffic::DecoderOptions{"fuzz", {}, {}});
   DigestSink sink;
   decoder->feed(text.substr(0, cut), sink);
   decoder->feed(text.substr(cut), sink);

@@ -36,7 +36,7 @@ class DigestSink final : public traffic::Sink {
 };
 
 std::string run(std::string_view text, std::size_t cut) {
-  auto decoder = decode::make_har_decoder(traffic::DecoderOptions{"fuzz.har", {}});
+  auto decoder = decode::make_har_decoder(traffic::DecoderOptions{"fuzz.har", {}, {}});
   DigestSink sink;
   decoder->feed(text.substr(0, cut), sink);
   decoder->feed(text.substr(cut), sink);

@@ -33,7 +33,7 @@ std::string capture_text() {
 }
 
 TEST(CaptureDecoder, DecodesRecords) {
-  auto decoder = make_capture_decoder(DecoderOptions{"cap.jsonl", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"cap.jsonl", {}, {}});
   CollectingSink sink;
   const std::string text = capture_text();
   decoder->feed(text, sink);
@@ -76,11 +76,11 @@ TEST(CaptureDecoder, DecodesRecords) {
 
 TEST(CaptureDecoder, SameResultForEverySplit) {
   const std::string text = capture_text() + "garbage\n" + R"({"type":"message","direction":)";
-  auto whole_decoder = make_capture_decoder(DecoderOptions{"c", {}});
+  auto whole_decoder = make_capture_decoder(DecoderOptions{"c", {}, {}});
   CollectingSink whole;
   feed_split(*whole_decoder, text, {}, whole);
   for (std::size_t cut = 1; cut < text.size(); cut += 7) {
-    auto decoder = make_capture_decoder(DecoderOptions{"c", {}});
+    auto decoder = make_capture_decoder(DecoderOptions{"c", {}, {}});
     CollectingSink split;
     feed_split(*decoder, text, {cut / 2, cut}, split);
     ASSERT_EQ(digest(split), digest(whole)) << "cut at " << cut;
@@ -88,7 +88,7 @@ TEST(CaptureDecoder, SameResultForEverySplit) {
 }
 
 TEST(CaptureDecoder, BatchesBecomeOneEventPerMember) {
-  auto decoder = make_capture_decoder(DecoderOptions{"b", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"b", {}, {}});
   CollectingSink sink;
   decoder->feed(
       R"({"type":"message","ts_us":5,"leg":"client","direction":"client->server","session":"s","message":[{"jsonrpc":"2.0","id":1,"method":"ping"}, {"jsonrpc":"2.0","method":"notifications/initialized"}]})"
@@ -107,7 +107,7 @@ TEST(CaptureDecoder, BatchesBecomeOneEventPerMember) {
 }
 
 TEST(CaptureDecoder, MalformedRecordsAreReportedAndSkipped) {
-  auto decoder = make_capture_decoder(DecoderOptions{"m.jsonl", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"m.jsonl", {}, {}});
   CollectingSink sink;
   const std::string ok =
       R"({"type":"message","direction":"client->server","message":{"jsonrpc":"2.0","method":"a"}})";
@@ -152,7 +152,7 @@ TEST(CaptureDecoder, MalformedRecordsAreReportedAndSkipped) {
 
 TEST(CaptureDecoder, TimestampBeyondYear9999IsAProblem) {
   // Both extremes in one file: their difference would overflow an int64 latency.
-  auto decoder = make_capture_decoder(DecoderOptions{"t.jsonl", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"t.jsonl", {}, {}});
   CollectingSink sink;
   decoder->feed(
       R"({"type":"message","direction":"client->server","ts_us":-9223372036854775807,"message":{"jsonrpc":"2.0","id":1,"method":"a"}})"
@@ -175,7 +175,7 @@ TEST(CaptureDecoder, TruncatedFinalRecord) {
   const std::string line =
       R"({"type":"message","direction":"server->client","message":{"jsonrpc":"2.0","id":1,"result":{}}})";
   {
-    auto decoder = make_capture_decoder(DecoderOptions{"t", {}});
+    auto decoder = make_capture_decoder(DecoderOptions{"t", {}, {}});
     CollectingSink sink;
     decoder->feed(line + "\n" + line.substr(0, 40), sink);
     decoder->finish(sink);
@@ -186,7 +186,7 @@ TEST(CaptureDecoder, TruncatedFinalRecord) {
   }
   {
     // A complete last record without its newline is still read.
-    auto decoder = make_capture_decoder(DecoderOptions{"t", {}});
+    auto decoder = make_capture_decoder(DecoderOptions{"t", {}, {}});
     CollectingSink sink;
     decoder->feed(line, sink);
     decoder->finish(sink);
@@ -196,7 +196,7 @@ TEST(CaptureDecoder, TruncatedFinalRecord) {
 }
 
 TEST(CaptureDecoder, HeaderChecks) {
-  auto decoder = make_capture_decoder(DecoderOptions{"h", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"h", {}, {}});
   CollectingSink sink;
   decoder->feed(R"({"type":"header","format":"mcpgw-capture","version":2})"
                 "\n"
@@ -215,7 +215,7 @@ TEST(CaptureDecoder, HeaderChecks) {
 }
 
 TEST(CaptureDecoder, OversizeRecordIsSkipped) {
-  auto decoder = make_capture_decoder(DecoderOptions{"big", {}});
+  auto decoder = make_capture_decoder(DecoderOptions{"big", {}, {}});
   CollectingSink sink;
   const std::string chunk(std::size_t{1} << 20, 'x');
   for (int i = 0; i < 65; ++i) {

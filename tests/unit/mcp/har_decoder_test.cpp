@@ -106,7 +106,7 @@ std::string sample_har() {
 }
 
 TEST(HarDecoder, DecodesEntries) {
-  auto decoder = make_har_decoder(DecoderOptions{"s.har", {}});
+  auto decoder = make_har_decoder(DecoderOptions{"s.har", {}, {}});
   CollectingSink sink;
   const std::string text = sample_har();
   decoder->feed(text, sink);
@@ -155,10 +155,10 @@ TEST(HarDecoder, DecodesEntries) {
 
 TEST(HarDecoder, ChunkingDoesNotMatter) {
   const std::string text = sample_har();
-  auto whole_decoder = make_har_decoder(DecoderOptions{"h", {}});
+  auto whole_decoder = make_har_decoder(DecoderOptions{"h", {}, {}});
   CollectingSink whole;
   feed_split(*whole_decoder, text, {}, whole);
-  auto split_decoder = make_har_decoder(DecoderOptions{"h", {}});
+  auto split_decoder = make_har_decoder(DecoderOptions{"h", {}, {}});
   CollectingSink split;
   feed_split(*split_decoder, text, {1, 100, 101, text.size() / 2}, split);
   EXPECT_EQ(digest(whole), digest(split));
@@ -167,7 +167,7 @@ TEST(HarDecoder, ChunkingDoesNotMatter) {
 TEST(HarDecoder, BadDocuments) {
   for (const std::string& text : {std::string("{\"log\":{\"entries\":[{"), std::string("[1,2]"),
                                   std::string("{\"log\":{}}"), std::string("")}) {
-    auto decoder = make_har_decoder(DecoderOptions{"bad.har", {}});
+    auto decoder = make_har_decoder(DecoderOptions{"bad.har", {}, {}});
     CollectingSink sink;
     decoder->feed(text, sink);
     decoder->finish(sink);
@@ -175,7 +175,7 @@ TEST(HarDecoder, BadDocuments) {
     ASSERT_EQ(sink.problems.size(), 1u) << text;
     EXPECT_EQ(sink.problems[0].where.source, "bad.har");
   }
-  auto decoder = make_har_decoder(DecoderOptions{"e.har", {}});
+  auto decoder = make_har_decoder(DecoderOptions{"e.har", {}, {}});
   CollectingSink sink;
   decoder->feed(R"({"log":{"entries":[7,{"request":{"method":"POST","url":"/mcp",)"
                 R"("postData":{"mimeType":"application/json","text":"{\"jsonrpc\":"}}}]}})",

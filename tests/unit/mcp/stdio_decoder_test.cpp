@@ -31,7 +31,7 @@ TEST(StdioDecoder, ClientStreamDetectedFromInitialize) {
       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\r\n"
       "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"id\":2,"
       "\"method\":\"tools/list\"}]\n",
-      DecoderOptions{"client.ndjson", {}});
+      DecoderOptions{"client.ndjson", {}, {}});
   EXPECT_TRUE(sink.problems.empty()) << digest(sink);
   ASSERT_EQ(sink.events.size(), 4u);
   for (const auto& event : sink.events) {
@@ -51,14 +51,14 @@ TEST(StdioDecoder, ServerStreamDetectedAndOptionWins) {
   const std::string text =
       "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{}}\n"
       "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"roots/list\"}\n";
-  auto detected = decode(text, DecoderOptions{"s", {}});
+  auto detected = decode(text, DecoderOptions{"s", {}, {}});
   ASSERT_EQ(detected.events.size(), 2u);
   EXPECT_EQ(detected.events[1].direction, Direction::server_to_client);
-  auto forced = decode(text, DecoderOptions{"s", Direction::client_to_server});
+  auto forced = decode(text, DecoderOptions{"s", Direction::client_to_server, {}});
   ASSERT_EQ(forced.events.size(), 2u);
   EXPECT_EQ(forced.events[0].direction, Direction::client_to_server);
   auto sampling = decode("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sampling/createMessage\"}\n",
-                         DecoderOptions{"s", {}});
+                         DecoderOptions{"s", {}, {}});
   ASSERT_EQ(sampling.events.size(), 1u);
   EXPECT_EQ(sampling.events[0].direction, Direction::server_to_client);
 }
@@ -69,7 +69,7 @@ TEST(StdioDecoder, LabelledCombinedFile) {
       "2024-05-01T10:00:00.500+00:00 < {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n"
       "< {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n"
       "> not json\n",
-      DecoderOptions{"both.log", Direction::server_to_client});
+      DecoderOptions{"both.log", Direction::server_to_client, {}});
   ASSERT_EQ(sink.events.size(), 3u) << digest(sink);
   EXPECT_EQ(sink.events[0].direction, Direction::client_to_server);
   EXPECT_EQ(sink.events[0].time_us, 1714557600250000);
@@ -103,7 +103,7 @@ TEST(StdioDecoder, BadLinesAndTruncation) {
       "[]\n"
       "[{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"},5]\n"
       "{\"jsonrpc\":\"2.0\",\"id\":2,\"met";
-  const auto sink = decode(text, DecoderOptions{"x", {}});
+  const auto sink = decode(text, DecoderOptions{"x", {}, {}});
   ASSERT_EQ(sink.events.size(), 2u);
   const auto problems = sink.problem_texts();
   ASSERT_EQ(problems.size(), 4u);
@@ -112,7 +112,7 @@ TEST(StdioDecoder, BadLinesAndTruncation) {
   EXPECT_NE(problems[2].find("x:4: batch element 1: not a JSON-RPC message"), std::string::npos);
   EXPECT_EQ(problems[3], "x:5: truncated final line (no newline at the end of the input)");
   for (std::size_t cut = 1; cut < text.size(); cut += 5) {
-    auto decoder = make_stdio_decoder(DecoderOptions{"x", {}});
+    auto decoder = make_stdio_decoder(DecoderOptions{"x", {}, {}});
     CollectingSink split;
     feed_split(*decoder, text, {cut}, split);
     ASSERT_EQ(digest(split), digest(sink)) << cut;
