@@ -3,7 +3,7 @@
 // calls run_replay.
 #pragma once
 
-#include <functional>
+#include <chrono>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -32,12 +32,12 @@ struct ReplayOptions {
   std::chrono::milliseconds latency_floor{5};
   FailOn fail_on = FailOn::breaking;
   OutputFormat format = OutputFormat::text;
-  std::string junit_path;      // --junit FILE
-  std::string record_path;     // --record FILE: the new run as a capture (the next baseline)
-  bool color = false;          // decided by the caller
-  bool verbose = false;        // identical exchanges too
-  bool progress = false;       // a progress bar on `err` (the caller passes true on a TTY)
-  std::function<bool()> stop;  // SIGINT/SIGTERM: stop sending, report what finished
+  std::string junit_path;   // --junit FILE
+  std::string record_path;  // --record FILE: the new run as a capture (the next baseline)
+  bool color = false;       // decided by the caller
+  bool verbose = false;     // identical exchanges too
+  bool progress = false;    // a progress bar on `err` (the caller passes true on a TTY)
+  std::string tool_version = "mcpgw";  // written into the header of a --record capture
 };
 
 // Exit codes: 0 nothing at or over the --fail-on level, 1 differences at or over it, 2 usage,
