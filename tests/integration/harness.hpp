@@ -514,6 +514,80 @@ class RunningGateway {
   std::uint16_t port_;
 };
 
+// A program run to its end, as the integration tests run mcpgw's one-shot subcommands.
+struct Ran {
+  int status = -1;  // exit status; -1 when killed at the deadline or not started
+  std::string out;
+  std::string err;
+};
+
+// Runs argv with stdout and stderr in files under `dir`, stdin from /dev/null, and `env_changes`
+// ("NAME=value" sets, "NAME" removes). Killed by PID after `timeout`.
+inline Ran run_to_end(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+                      const std::vector<std::string>& env_changes = {},
+                      std::chrono::milliseconds timeout = 60s) {
+  static int counter = 0;
+  const std::string stem = "run" + std::to_string(++counter);
+  const std::filesystem::path out_path = dir / (stem + ".out");
+  const std::filesystem::path err_path = dir / (stem + ".err");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    bool changed = false;
+    for (const auto& change : env_changes) {
+      const std::string name = change.substr(0, change.find('='));
+      changed = changed || entry.rfind(name + "=", 0) == 0;
+    }
+    if (!changed)
+      env.push_back(entry);
+  }
+  for (const auto& change : env_changes) {
+    if (change.find('=') != std::string::npos)
+      env.push_back(change);
+  }
+  std::vector<char*> env_pointers;
+  for (auto& e : env)
+    env_pointers.push_back(e.data());
+  env_pointers.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> arg_pointers;
+  for (auto& a : args)
+    arg_pointers.push_back(a.data());
+  arg_pointers.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, arg_pointers.data(),
+                                     env_pointers.data());
+  posix_spawn_file_actions_destroy(&actions);
+  Ran ran;
+  if (spawned != 0)
+    return ran;
+  const auto deadline = Clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    if (Clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ran.out = read_file(out_path);
+  ran.err = read_file(err_path);
+  return ran;
+}
+
 }  // namespace mcpgw::integration
 
 // ---- Generic MCP helpers shared by the integration tests ----

@@ -22,86 +22,12 @@
 
 #include "harness.hpp"
 
-extern char** environ;
-
 namespace mcpgw::integration {
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path kRecorded = fs::path(MCPGW_SOURCE_DIR) / "tests/fixtures/inspect/recorded";
-
-struct Ran {
-  int status = -1;  // exit status; -1 when killed at the deadline or not started
-  std::string out;
-  std::string err;
-};
-
-// Runs argv with stdout and stderr in files under `dir`, stdin from /dev/null, and `env_changes`
-// ("NAME=value" sets, "NAME" removes). Killed by PID after `timeout`.
-Ran run(const std::vector<std::string>& argv, const fs::path& dir,
-        const std::vector<std::string>& env_changes = {}, std::chrono::milliseconds timeout = 60s) {
-  static int counter = 0;
-  const std::string stem = "run" + std::to_string(++counter);
-  const fs::path out_path = dir / (stem + ".out");
-  const fs::path err_path = dir / (stem + ".err");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    bool changed = false;
-    for (const auto& change : env_changes) {
-      const std::string name = change.substr(0, change.find('='));
-      changed = changed || entry.rfind(name + "=", 0) == 0;
-    }
-    if (!changed)
-      env.push_back(entry);
-  }
-  for (const auto& change : env_changes) {
-    if (change.find('=') != std::string::npos)
-      env.push_back(change);
-  }
-  std::vector<char*> env_pointers;
-  for (auto& e : env)
-    env_pointers.push_back(e.data());
-  env_pointers.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> arg_pointers;
-  for (auto& a : args)
-    arg_pointers.push_back(a.data());
-  arg_pointers.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawned = ::posix_spawnp(&pid, args[0].c_str(), &actions, nullptr, arg_pointers.data(),
-                                     env_pointers.data());
-  posix_spawn_file_actions_destroy(&actions);
-  Ran ran;
-  if (spawned != 0)
-    return ran;
-  const auto deadline = Clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    if (Clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  ran.out = read_file(out_path);
-  ran.err = read_file(err_path);
-  return ran;
-}
 
 std::vector<std::string> inspect_args(std::vector<std::string> extra) {
   std::vector<std::string> args{MCPGW_BINARY, "inspect"};
@@ -130,7 +56,8 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 TEST_F(InspectBinary, DecodesEveryRecordedFormat) {
   for (const char* file : {"curl-i.txt", "curl-v.txt", "session.pcap", "session.pcapng",
                            "playwright.har", "stdio-server.ndjson"}) {
-    const Ran ran = run(inspect_args({"--format", "jsonl", (kRecorded / file).string()}), dir_);
+    const Ran ran =
+        run_to_end(inspect_args({"--format", "jsonl", (kRecorded / file).string()}), dir_);
     EXPECT_EQ(ran.status, 0) << file << ": " << ran.err;
     const auto exchanges = json_lines(ran.out);
     EXPECT_FALSE(exchanges.empty()) << file;
@@ -140,10 +67,11 @@ TEST_F(InspectBinary, DecodesEveryRecordedFormat) {
     }
   }
   // Standard input as "-", and --stats as JSON.
-  const Ran ran = run({"/bin/sh", "-c",
-                       std::string("'") + MCPGW_BINARY + "' inspect --stats --format json - < '" +
-                           (kRecorded / "curl-i.txt").string() + "'"},
-                      dir_);
+  const Ran ran =
+      run_to_end({"/bin/sh", "-c",
+                  std::string("'") + MCPGW_BINARY + "' inspect --stats --format json - < '" +
+                      (kRecorded / "curl-i.txt").string() + "'"},
+                 dir_);
   ASSERT_EQ(ran.status, 0) << ran.err;
   const auto stats = nlohmann::json::parse(ran.out, nullptr, false);
   ASSERT_TRUE(stats.is_object()) << ran.out;
@@ -152,25 +80,25 @@ TEST_F(InspectBinary, DecodesEveryRecordedFormat) {
 }
 
 TEST_F(InspectBinary, ExitCodesForMissingFilesAndUsageErrors) {
-  const Ran missing = run(inspect_args({(dir_ / "nope.jsonl").string()}), dir_);
+  const Ran missing = run_to_end(inspect_args({(dir_ / "nope.jsonl").string()}), dir_);
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("nope.jsonl"), std::string::npos) << missing.err;
   EXPECT_TRUE(missing.out.empty());
 
-  const Ran bad_format =
-      run(inspect_args({"--input-format", "xml", (kRecorded / "curl-i.txt").string()}), dir_);
+  const Ran bad_format = run_to_end(
+      inspect_args({"--input-format", "xml", (kRecorded / "curl-i.txt").string()}), dir_);
   EXPECT_EQ(bad_format.status, 2) << bad_format.err;
 
   const Ran bad_output =
-      run(inspect_args({"--format", "yaml", (kRecorded / "curl-i.txt").string()}), dir_);
+      run_to_end(inspect_args({"--format", "yaml", (kRecorded / "curl-i.txt").string()}), dir_);
   EXPECT_EQ(bad_output.status, 2);
 
   const Ran bad_time =
-      run(inspect_args({"--since", "yesterday", (kRecorded / "curl-i.txt").string()}), dir_);
+      run_to_end(inspect_args({"--since", "yesterday", (kRecorded / "curl-i.txt").string()}), dir_);
   EXPECT_EQ(bad_time.status, 2);
   EXPECT_NE(bad_time.err.find("not a time"), std::string::npos) << bad_time.err;
 
-  const Ran help = run(inspect_args({"--help"}), dir_);
+  const Ran help = run_to_end(inspect_args({"--help"}), dir_);
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--follow"), std::string::npos);
 }
@@ -183,14 +111,15 @@ TEST_F(InspectBinary, MalformedRecordsAreReportedSkippedAndFatalUnderStrict) {
   write_file(damaged, recorded.substr(0, second_line) + "{\"jsonrpc\":\"2.0\",\"id\":\n" +
                           recorded.substr(second_line, recorded.size() - second_line - 20));
 
-  const Ran lenient = run(inspect_args({"--stdio-direction", "s2c", damaged.string()}), dir_);
+  const Ran lenient =
+      run_to_end(inspect_args({"--stdio-direction", "s2c", damaged.string()}), dir_);
   EXPECT_EQ(lenient.status, 0) << lenient.err;
   EXPECT_NE(lenient.err.find(damaged.string() + ":2: "), std::string::npos) << lenient.err;
   EXPECT_NE(lenient.err.find("problems in the input, skipped"), std::string::npos) << lenient.err;
   EXPECT_FALSE(lenient.out.empty());
 
   const Ran strict =
-      run(inspect_args({"--strict", "--stdio-direction", "s2c", damaged.string()}), dir_);
+      run_to_end(inspect_args({"--strict", "--stdio-direction", "s2c", damaged.string()}), dir_);
   EXPECT_EQ(strict.status, 1);
   EXPECT_NE(strict.err.find(damaged.string() + ":2: "), std::string::npos) << strict.err;
   EXPECT_NE(strict.err.find("--strict"), std::string::npos) << strict.err;
@@ -201,21 +130,25 @@ TEST_F(InspectBinary, ColourOnlyOnATerminalAndNotWithNoColor) {
     GTEST_SKIP() << "script(1) is needed for a pseudo-terminal";
   const std::string command =
       std::string("'") + MCPGW_BINARY + "' inspect '" + (kRecorded / "session.pcap").string() + "'";
-  const Ran piped = run(inspect_args({(kRecorded / "session.pcap").string()}), dir_, {"NO_COLOR"});
+  const Ran piped =
+      run_to_end(inspect_args({(kRecorded / "session.pcap").string()}), dir_, {"NO_COLOR"});
   ASSERT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out.find('\x1b'), std::string::npos) << "no colour into a pipe";
 
-  const Ran terminal = run({"/usr/bin/script", "-qec", command, "/dev/null"}, dir_, {"NO_COLOR"});
+  const Ran terminal =
+      run_to_end({"/usr/bin/script", "-qec", command, "/dev/null"}, dir_, {"NO_COLOR"});
   ASSERT_EQ(terminal.status, 0) << terminal.err;
   EXPECT_NE(terminal.out.find("\x1b[32mok"), std::string::npos) << terminal.out;
 
-  const Ran no_color = run({"/usr/bin/script", "-qec", command, "/dev/null"}, dir_, {"NO_COLOR=1"});
+  const Ran no_color =
+      run_to_end({"/usr/bin/script", "-qec", command, "/dev/null"}, dir_, {"NO_COLOR=1"});
   ASSERT_EQ(no_color.status, 0);
   EXPECT_EQ(no_color.out.find("\x1b["), std::string::npos) << no_color.out;
   EXPECT_NE(no_color.out.find("initialize"), std::string::npos);
 
-  const Ran forced = run(inspect_args({"--color", "always", (kRecorded / "session.pcap").string()}),
-                         dir_, {"NO_COLOR=1"});
+  const Ran forced =
+      run_to_end(inspect_args({"--color", "always", (kRecorded / "session.pcap").string()}), dir_,
+                 {"NO_COLOR=1"});
   EXPECT_NE(forced.out.find("\x1b["), std::string::npos);
 }
 
@@ -256,14 +189,15 @@ Ran chromium(const std::vector<std::string>& extra, const fs::path& dir) {
                                 "--no-first-run",
                                 "--user-data-dir=" + (dir / "chromium-profile").string()};
   args.insert(args.end(), extra.begin(), extra.end());
-  return run(args, dir, {}, 90s);
+  return run_to_end(args, dir, {}, 90s);
 }
 
 TEST_F(InspectBinary, HtmlPageRendersInHeadlessChromium) {
   const fs::path page = dir_ / "waterfall.html";
-  const Ran ran = run(inspect_args({"--html", page.string(), (kRecorded / "session.pcap").string(),
-                                    (kRecorded / "playwright.har").string()}),
-                      dir_);
+  const Ran ran =
+      run_to_end(inspect_args({"--html", page.string(), (kRecorded / "session.pcap").string(),
+                               (kRecorded / "playwright.har").string()}),
+                 dir_);
   ASSERT_EQ(ran.status, 0) << ran.err;
   EXPECT_TRUE(ran.out.empty());
   const std::string html = read_file(page);
