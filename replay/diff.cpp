@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <re2/re2.h>
@@ -35,9 +36,14 @@ struct PatternSegment {
   std::string text;  // unescaped; a glob's '*' matches within the segment
 };
 
+// Most patterns are "**/NAME" or "**": their state never changes, so the walk tests them
+// without stepping ("**/NAME" matches exactly where the segment is NAME).
+enum class PatternShape : std::uint8_t { general, anywhere_name, everywhere };
+
 struct PathPattern {
   std::vector<PatternSegment> segments;
   std::uint64_t start = 0;  // the positions reachable before any segment
+  PatternShape shape = PatternShape::general;
 
   std::uint64_t accept() const { return std::uint64_t{1} << segments.size(); }
 };
@@ -167,6 +173,12 @@ mcp::Expected<PathPattern, std::string> parse_pattern(std::string_view text) {
     text.remove_prefix(slash + 1);
   }
   pattern.start = closure(pattern, 1);
+  const auto& first = pattern.segments.front();
+  if (pattern.segments.size() == 1 && first.kind == SegmentKind::any_many)
+    pattern.shape = PatternShape::everywhere;
+  else if (pattern.segments.size() == 2 && first.kind == SegmentKind::any_many &&
+           pattern.segments[1].kind == SegmentKind::literal)
+    pattern.shape = PatternShape::anywhere_name;
   return pattern;
 }
 
@@ -485,6 +497,9 @@ struct IgnoreRules::Compiled {
     std::unique_ptr<RE2> regex;  // null: the path alone decides
   };
   std::vector<Rule> rules;
+  // The NAMEs of path rules "**/NAME": a segment found here is ignored wherever it is. Views
+  // into `rules`, which no longer changes once compiled (moves keep this object in place).
+  std::unordered_set<std::string_view> ignored_names;
 };
 
 const std::vector<std::string>& IgnoreRules::default_specs() {
@@ -592,6 +607,10 @@ mcp::Expected<IgnoreRules, std::string> IgnoreRules::compile(const std::vector<s
     if (auto error = add(spec))
       return mcp::unexpected(std::move(*error));
   }
+  for (const auto& rule : rules.compiled_->rules) {
+    if (!rule.regex && rule.pattern.shape == PatternShape::anywhere_name)
+      rules.compiled_->ignored_names.insert(rule.pattern.segments[1].text);
+  }
   return rules;
 }
 
@@ -669,11 +688,17 @@ struct JsonDiffWalker {
   JsonDiffWalker(const IgnoreRules* ignore, const std::vector<CompiledUnordered>& unordered,
                  std::size_t max_changes, DiffResult& result)
       : rules_(ignore != nullptr && ignore->compiled_ ? &ignore->compiled_->rules : nullptr),
+        ignored_names_(rules_ != nullptr ? &ignore->compiled_->ignored_names : nullptr),
         unordered_(unordered),
         max_changes_(max_changes),
         result_(result) {
     rule_count_ = rules_ != nullptr ? rules_->size() : 0;
     pattern_count_ = rule_count_ + unordered_.size();
+    for (std::size_t i = 0; i < pattern_count_; ++i) {
+      const bool plain_rule = i < rule_count_ && !(*rules_)[i].regex;
+      if (!plain_rule || pattern(i).shape != PatternShape::anywhere_name)
+        tracked_.push_back(i);
+    }
   }
 
   void run(const json& recorded, const json& replayed) {
@@ -700,12 +725,27 @@ struct JsonDiffWalker {
       masks_.resize(next + pattern_count_);
     path_ += '/';
     append_escaped_segment(path_, segment);
-    for (std::size_t i = 0; i < pattern_count_; ++i) {
-      const std::uint64_t mask = masks_[base + i];
+    if (ignored_names_ != nullptr && ignored_names_->contains(segment))
+      return false;
+    for (const std::size_t i : tracked_) {
       const PathPattern& current = pattern(i);
-      const std::uint64_t reached = mask == 0 ? 0 : step(current, mask, segment);
+      const bool plain_rule = i < rule_count_ && !(*rules_)[i].regex;
+      std::uint64_t reached = 0;
+      switch (current.shape) {
+        case PatternShape::everywhere:
+          reached = current.start;
+          break;
+        case PatternShape::anywhere_name:
+          reached = current.start | (segment == current.segments[1].text ? current.accept() : 0);
+          break;
+        case PatternShape::general: {
+          const std::uint64_t mask = masks_[base + i];
+          reached = mask == 0 ? 0 : step(current, mask, segment);
+          break;
+        }
+      }
       masks_[next + i] = reached;
-      if (i < rule_count_ && !(*rules_)[i].regex && (reached & current.accept()) != 0)
+      if (plain_rule && (reached & current.accept()) != 0)
         return false;
     }
     return true;
@@ -775,21 +815,28 @@ struct JsonDiffWalker {
 
   void walk_object(const json& recorded, const json& replayed, std::size_t level) {
     const std::size_t mark = path_.size();
+    // Members are sorted by key on both sides: one merge pass pairs them.
+    std::vector<json::const_iterator> additions;
+    auto other = replayed.begin();
     for (auto it = recorded.begin(); it != recorded.end(); ++it) {
-      const auto other = replayed.find(it.key());
+      while (other != replayed.end() && other.key() < it.key())
+        additions.push_back(other++);
+      const bool paired = other != replayed.end() && other.key() == it.key();
       if (enter(level, it.key())) {
-        if (other == replayed.end())
-          report(JsonChange::Op::removed, level + 1, &*it, nullptr);
-        else
+        if (paired)
           walk(*it, *other, level + 1);
+        else
+          report(JsonChange::Op::removed, level + 1, &*it, nullptr);
       }
       path_.resize(mark);
+      if (paired)
+        ++other;
     }
-    for (auto it = replayed.begin(); it != replayed.end(); ++it) {
-      if (recorded.contains(it.key()))
-        continue;
-      if (enter(level, it.key()))
-        report(JsonChange::Op::added, level + 1, nullptr, &*it);
+    for (; other != replayed.end(); ++other)
+      additions.push_back(other);
+    for (const auto& added : additions) {
+      if (enter(level, added.key()))
+        report(JsonChange::Op::added, level + 1, nullptr, &*added);
       path_.resize(mark);
     }
   }
@@ -946,12 +993,15 @@ struct JsonDiffWalker {
   }
 
   const std::vector<IgnoreRules::Compiled::Rule>* rules_;
+  const std::unordered_set<std::string_view>* ignored_names_;
   const std::vector<CompiledUnordered>& unordered_;
   std::size_t max_changes_;
   DiffResult& result_;
   std::size_t rule_count_ = 0;
   std::size_t pattern_count_ = 0;
   std::vector<std::uint64_t> masks_;  // pattern_count_ per level, level-major
+  // The patterns whose state the walk carries; "**/NAME" path rules go by ignored_names_.
+  std::vector<std::size_t> tracked_;
   std::string path_;
 };
 
