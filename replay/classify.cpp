@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <unordered_map>
@@ -21,8 +23,53 @@ constexpr int kMaxSchemaDepth = 64;
 
 // Compact JSON that never throws (invalid UTF-8 becomes U+FFFD); objects come out with sorted
 // keys, so equal values give equal text: the canonical form used for hashing and sets.
+// Numbers are written by value, so 1 and 1.0 are one set member (as they are equal).
+void append_canonical(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, member] : value.items()) {
+        if (!first)
+          out.push_back(',');
+        first = false;
+        out += Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
+        out.push_back(':');
+        append_canonical(out, member);
+      }
+      out.push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first)
+          out.push_back(',');
+        first = false;
+        append_canonical(out, element);
+      }
+      out.push_back(']');
+      return;
+    }
+    case Json::value_t::number_float: {
+      const double number = value.get<double>();
+      if (std::trunc(number) == number && std::fabs(number) < 9.0e15) {
+        out += std::to_string(static_cast<std::int64_t>(number));
+        return;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string canonical(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string out;
+  append_canonical(out, value);
+  return out;
 }
 
 std::string json_quoted(std::string_view text) {
@@ -712,9 +759,11 @@ KindTraits traits_of(ListKind kind) {
 
 struct Item {
   const Json* value = nullptr;
+  bool keyed = false;   // has its key member as a string
   std::string key;      // the key's string value; for keyless items, "#" + canonical text
   std::string segment;  // path segment, "/[name=echo]" or "/3" for a keyless item
-  std::string name;     // for details: the key, or the item's short JSON
+  std::string name;     // Difference::item: the key, or the item's short JSON
+  std::string label;    // for details: the key quoted, or the item's short JSON
 };
 
 std::vector<Item> items_of(const Json& list, const char* key) {
@@ -728,13 +777,16 @@ std::vector<Item> items_of(const Json& list, const char* key) {
     item.value = &value;
     const Json* key_value = member(value, key);
     if (key_value != nullptr && key_value->is_string()) {
+      item.keyed = true;
       item.key = key_value->get<std::string>();
       item.segment = pointer_token("[" + std::string(key) + "=" + item.key + "]");
       item.name = item.key;
+      item.label = json_quoted(item.key);
     } else {
       item.key = "#" + canonical(value);
       item.segment = "/" + std::to_string(position);
       item.name = short_json(value);
+      item.label = item.name;
     }
     items.push_back(std::move(item));
     ++position;
@@ -790,8 +842,8 @@ class ListClassifier {
         const std::size_t after = replayed_count[item.key];
         if (before != after)
           emit(DifferenceKind::result_changed, false, item, base_ + item.segment,
-               traits_.noun + std::string(" ") + json_quoted(item.name) + " listed " +
-                   std::to_string(after) + " times (recorded " + std::to_string(before) + ")",
+               traits_.noun + std::string(" ") + item.label + " listed " + std::to_string(after) +
+                   (after == 1 ? " time" : " times") + " (recorded " + std::to_string(before) + ")",
                std::nullopt, std::nullopt);
         continue;
       }
@@ -799,16 +851,14 @@ class ListClassifier {
       if (rename != renames.end()) {
         const Item& new_item = replayed[rename->second];
         emit(*traits_.renamed, true, item, base_ + item.segment + "/" + traits_.key,
-             traits_.noun + std::string(" ") + json_quoted(item.name) + " renamed to " +
-                 json_quoted(new_item.name) +
+             traits_.noun + std::string(" ") + item.label + " renamed to " + new_item.label +
                  (kind_ == ListKind::tools ? " (same input schema)" : " (same arguments)"),
              Json(item.name), Json(new_item.name));
         compare_items(item, new_item);
         continue;
       }
       emit(traits_.removed, true, item, base_ + item.segment,
-           traits_.noun + std::string(" ") + json_quoted(item.name) + " removed", *item.value,
-           std::nullopt);
+           traits_.noun + std::string(" ") + item.label + " removed", *item.value, std::nullopt);
     }
     std::unordered_set<std::size_t> renamed_to;
     for (const auto& [from, to] : renames)
@@ -818,8 +868,7 @@ class ListClassifier {
         continue;
       const Item& item = replayed[i];
       emit(traits_.added, false, item, base_ + item.segment,
-           traits_.noun + std::string(" ") + json_quoted(item.name) + " added", std::nullopt,
-           *item.value);
+           traits_.noun + std::string(" ") + item.label + " added", std::nullopt, *item.value);
     }
     return std::move(differences_);
   }
@@ -848,11 +897,15 @@ class ListClassifier {
     };
     std::unordered_map<std::string, Bucket> buckets;
     for (const std::size_t i : removed) {
+      if (!recorded[i].keyed)
+        continue;
       auto& bucket = buckets[rename_signature(recorded[i])];
       ++bucket.removed_count;
       bucket.removed_index = i;
     }
     for (const std::size_t i : added) {
+      if (!replayed[i].keyed)
+        continue;
       const auto found = buckets.find(rename_signature(replayed[i]));
       if (found == buckets.end())
         continue;
@@ -1056,13 +1109,13 @@ class ListClassifier {
       const auto match = replayed_by_key.find(argument.key);
       if (match == replayed_by_key.end()) {
         emit(DifferenceKind::schema_changed, true, item, path,
-             "argument " + json_quoted(argument.name) + " removed", *argument.value, std::nullopt);
+             "argument " + argument.label + " removed", *argument.value, std::nullopt);
         continue;
       }
       const Item& counterpart = replayed[match->second];
       if (required(argument) != required(counterpart))
         emit(DifferenceKind::schema_changed, required(counterpart), item, path + "/required",
-             "argument " + json_quoted(argument.name) +
+             "argument " + argument.label +
                  (required(counterpart) ? " now required" : " no longer required"),
              optional_member(*argument.value, "required"),
              optional_member(*counterpart.value, "required"));
@@ -1075,7 +1128,7 @@ class ListClassifier {
       const bool is_required = required(argument);
       emit(DifferenceKind::schema_changed, is_required, item, at + "/arguments" + argument.segment,
            std::string(is_required ? "new required argument " : "new optional argument ") +
-               json_quoted(argument.name),
+               argument.label,
            std::nullopt, *argument.value);
     }
   }
@@ -1092,6 +1145,9 @@ class ListClassifier {
       recorded.erase(name);
       replayed.erase(name);
     }
+    // A renamed item is compared under its recorded key (the rename is reported on its own).
+    if (item.keyed)
+      replayed[traits_.key] = item.key;
     if (recorded == replayed)
       return;
     const std::string field(list_field(kind_));
@@ -1140,7 +1196,7 @@ class ListClassifier {
         difference.tool = item.name;
       difference.path = base_ + item.segment;
       difference.detail = std::to_string(result.omitted) + " more changes in " + traits_.noun +
-                          " " + json_quoted(item.name) + " not listed";
+                          " " + item.label + " not listed";
       differences_.push_back(std::move(difference));
     }
   }
