@@ -757,6 +757,18 @@ KindTraits traits_of(ListKind kind) {
   return {"name", "tool", DifferenceKind::tool_added, DifferenceKind::tool_removed, std::nullopt};
 }
 
+// A key as diff_json writes it in a keyed segment: cut at 256 bytes (on a UTF-8 boundary)
+// with "…", so a path names the same item whichever of the two made it.
+std::string segment_value(const std::string& key) {
+  constexpr std::size_t kMaxSegmentValueBytes = 256;
+  if (key.size() <= kMaxSegmentValueBytes)
+    return key;
+  std::size_t end = kMaxSegmentValueBytes;
+  while (end > 0 && (static_cast<unsigned char>(key[end]) & 0xC0U) == 0x80U)
+    --end;
+  return key.substr(0, end) + "…";
+}
+
 struct Item {
   const Json* value = nullptr;
   bool keyed = false;   // has its key member as a string
@@ -779,7 +791,7 @@ std::vector<Item> items_of(const Json& list, const char* key) {
     if (key_value != nullptr && key_value->is_string()) {
       item.keyed = true;
       item.key = key_value->get<std::string>();
-      item.segment = pointer_token("[" + std::string(key) + "=" + item.key + "]");
+      item.segment = pointer_token("[" + std::string(key) + "=" + segment_value(item.key) + "]");
       item.name = item.key;
       item.label = json_quoted(item.key);
     } else {

@@ -518,5 +518,16 @@ TEST(ReplayClassify, DuplicateAndKeylessItems) {
   EXPECT_EQ(seen(differences), expected);
 }
 
+TEST(ReplayClassify, LongKeysAreCutInPathsLikeTheStructuralDiffCutsThem) {
+  const std::string uri = "file:///" + std::string(300, 'x');
+  Json recorded = Json::array({{{"uri", uri}}});
+  const auto differences =
+      classify_list(ListKind::resources, "resources/list", recorded, Json::array(), DiffOptions{});
+  ASSERT_EQ(differences.size(), 1U);
+  EXPECT_EQ(differences[0].path,
+            "/result/resources/[uri=file:~1~1~1" + std::string(248, 'x') + "…]");
+  EXPECT_EQ(differences[0].item, uri);  // the item keeps its whole key
+}
+
 }  // namespace
 }  // namespace mcpgw::replay

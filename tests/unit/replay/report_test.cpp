@@ -436,9 +436,9 @@ TEST(ReplayReportJson, ParsesBackWithTheDocumentedKeysInOrder) {
                                           "replayed_latency_ms", "differences_omitted"}));
   }
   const auto& slow = parsed["sessions"][0]["exchanges"][4];
-  EXPECT_EQ(slow["id"], "s-4");  // the recorded id as its JSON value
+  EXPECT_EQ(slow["id"], "\"s-4\"");  // the recorded id as JSON text
   EXPECT_DOUBLE_EQ(slow["replayed_latency_ms"].get<double>(), 250.0);
-  EXPECT_EQ(parsed["sessions"][1]["exchanges"][2]["id"], nullptr);
+  EXPECT_EQ(parsed["sessions"][1]["exchanges"][2]["id"], "");
   EXPECT_EQ(parsed["sessions"][1]["exchanges"][2]["differences_omitted"], 2);
   EXPECT_EQ(parsed["sessions"][1]["exchanges"][2]["direction"], "server_to_client");
 }
