@@ -576,6 +576,34 @@ TEST_F(DriverTest, ARecordedErrorReplyIsSentBackAsAnError) {
   EXPECT_EQ(results[0].server_requests[0].matched, 0u);
 }
 
+TEST_F(DriverTest, IgnoreRulesDecideWhetherServerRequestParamsMatch) {
+  target_.behaviour = [&](FakeWire& target_wire, const mcp::Message& message) {
+    if (!message.is_request())
+      return;
+    target_wire.deliver(mcp::make_request(
+        3, "sampling/createMessage",
+        json{{"maxTokens", 10}, {"_meta", {{"requestedAt", "2026-01-02T00:00:00Z"}}}}));
+    echo_everything(target_wire, message);
+  };
+  RecordedSession session = make_session("s", {request_step(1, "tools/call")});
+  session.server_requests.push_back(
+      server_request(9, "sampling/createMessage",
+                     json{{"maxTokens", 10}, {"_meta", {{"requestedAt", "2025-05-05T00:00:00Z"}}}},
+                     json{{"text", "recorded"}}));
+
+  auto results = replay({session});  // exact: the time stamp differs
+  ASSERT_EQ(results[0].server_requests.size(), 1u);
+  EXPECT_FALSE(results[0].server_requests[0].matched);
+
+  auto rules = IgnoreRules::compile({"/params/_meta/requestedAt"}, false);
+  ASSERT_TRUE(rules) << rules.error();
+  options_.ignore = &*rules;
+  results = replay({session});
+  ASSERT_EQ(results[0].server_requests.size(), 1u);
+  EXPECT_EQ(results[0].server_requests[0].matched, 0u);
+  EXPECT_EQ(parsed(results[0].server_requests[0].answer)["result"]["text"], "recorded");
+}
+
 TEST_F(DriverTest, ACrashFailsThatSessionOnlyAndTheNextGetsAFreshTarget) {
   // "crash" kills the target without an answer; the rest is echoed.
   target_.behaviour = [](FakeWire& target_wire, const mcp::Message& message) {
