@@ -101,20 +101,16 @@ bool session_selected(const std::vector<std::string>& patterns, const std::strin
   });
 }
 
-// The inspect CLI takes stdio files given together as one conversation (one file per
-// direction, as `tee` on each pipe records them); replay reads them the same way.
-class StdioJoiningSink final : public mcp::traffic::Sink {
+// Counts what each input holds, for the message when nothing can be replayed.
+class CountingSink final : public mcp::traffic::Sink {
  public:
-  StdioJoiningSink(mcp::traffic::Sink& next, const std::string& input)
-      : next_(next), file_scope_("stdio:" + input) {}
+  explicit CountingSink(mcp::traffic::Sink& next) : next_(next) {}
   void on_event(Event&& event) override {
     if (event.direction == Direction::client_to_server) {
       ++client_messages;
     } else {
       ++server_messages;
     }
-    if (event.transport == mcp::traffic::Transport::stdio && event.scope == file_scope_)
-      event.scope = "stdio";
     next_.on_event(std::move(event));
   }
   void on_problem(Problem&& problem) override { next_.on_problem(std::move(problem)); }
@@ -124,7 +120,6 @@ class StdioJoiningSink final : public mcp::traffic::Sink {
 
  private:
   mcp::traffic::Sink& next_;
-  std::string file_scope_;
 };
 
 // A session being collected: the exchanges it needs, in the order the Pairer gave them.
@@ -327,6 +322,15 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         client_replies.push_back(std::move(exchange));
         continue;
       }
+      if (exchange.id.empty()) {
+        std::string error;
+        if (exchange.error_code)
+          error = " (" + std::to_string(*exchange.error_code) + " " + exchange.error_message + ")";
+        session.notes.push_back("error response without a request id at " +
+                                where_text(exchange.request_where) +
+                                " left out: it answers no request" + error);
+        continue;
+      }
       const auto request = requests_by_id.find(exchange.id);
       if (request != requests_by_id.end() &&
           session.steps[request->second].exchange.status == Status::cancelled) {
@@ -475,6 +479,25 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         "after the answers to the requests before it");
   }
 
+  if (split_inputs) {
+    // Sent in one file and asked in another: which requests were sent before a server request
+    // is unknown, but the client is taken to wait for each answer (as `after` says above), so
+    // the step in flight is the first one not answered before the server request.
+    std::size_t step = 0;
+    for (auto& request : session.server_requests) {
+      const std::uint64_t position = request.exchange.position;
+      while (step < session.steps.size()) {
+        const auto end = answered_at(session.steps[step]);
+        if (session.steps[step].is_request() && (!end || *end > position))
+          break;
+        ++step;
+      }
+      if (step < session.steps.size())
+        request.during_step = step;
+    }
+    return session;
+  }
+
   // during_step: the latest request step sent before the server request and not yet answered.
   std::set<std::size_t> in_flight;
   using Ending = std::pair<std::uint64_t, std::size_t>;  // (answer position, step)
@@ -597,9 +620,10 @@ mcp::Expected<LoadedRecording, std::string> load_recording(const LoadOptions& op
   read.format = options.input_format;
   read.stdio_direction = options.stdio_direction;
   read.stop = failed_strict;
+  read.join_stdio = true;  // stdio files given together are one conversation, as in inspect
   std::vector<InputSummary> inputs;
   for (const auto& input : options.inputs) {
-    StdioJoiningSink sink(pairer, input);
+    CountingSink sink(pairer);
     if (const auto error = mcp::traffic::read_traffic(input, read, sink))
       return mcp::unexpected(*error);
     if (failed_strict())
