@@ -550,6 +550,13 @@ mcp::Expected<std::unique_ptr<RE2>, std::string> compile_regex(std::string_view 
   return regex;
 }
 
+// The start of an over-long spec, for its error message.
+std::string spec_excerpt(std::string_view spec) {
+  std::string excerpt(spec.substr(0, 41));
+  cut_utf8(excerpt, 40);
+  return excerpt + "…";
+}
+
 std::string spec_error(std::string_view option, std::string_view spec, std::string_view what) {
   std::string message(option);
   message += " \"";
@@ -574,7 +581,7 @@ mcp::Expected<IgnoreRules, std::string> IgnoreRules::compile(const std::vector<s
       return spec_error("--ignore", spec,
                         "too many ignore rules (at most " + std::to_string(kMaxRules) + ")");
     if (spec.size() > kMaxSpecBytes)
-      return spec_error("--ignore", spec.substr(0, 40) + "…",
+      return spec_error("--ignore", spec_excerpt(spec),
                         "longer than " + std::to_string(kMaxSpecBytes) + " bytes");
     Compiled::Rule rule;
     rule.spec = spec;
@@ -653,7 +660,7 @@ const std::vector<UnorderedArray>& default_unordered_arrays() {
 
 mcp::Expected<UnorderedArray, std::string> parse_unordered_array(std::string_view spec) {
   if (spec.size() > kMaxSpecBytes) {
-    return mcp::unexpected(spec_error("--unordered", std::string(spec.substr(0, 40)) + "…",
+    return mcp::unexpected(spec_error("--unordered", spec_excerpt(spec),
                                       "longer than " + std::to_string(kMaxSpecBytes) + " bytes"));
   }
   UnorderedArray array;

@@ -152,6 +152,9 @@ TEST(ReplayIgnore, BadSpecsSayWhatIsWrong) {
   for (int i = 0; i < 33; ++i)
     deep += "/a";
   EXPECT_EQ(compile_error({deep}), "--ignore \"" + deep + "\": more than 32 segments");
+  const std::string long_spec = "/" + std::string(5000, 'a');
+  EXPECT_EQ(compile_error({long_spec}),
+            "--ignore \"/" + std::string(39, 'a') + "…\": longer than 4096 bytes");
   // The first bad spec is the one named; good ones before it do not hide it.
   EXPECT_EQ(compile_error({"/fine", "**/also", "/bad/**x"}),
             R"(--ignore "/bad/**x": "**" must be a whole segment)");
