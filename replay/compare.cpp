@@ -375,7 +375,7 @@ void check_latency(const CompareOptions& options, ExchangeOutcome& outcome) {
     return;
   const std::int64_t before = *outcome.recorded_latency_us;
   const std::int64_t after = *outcome.replayed_latency_us;
-  if (after - before < options.latency_floor.count())
+  if (before < 0 || after - before < options.latency_floor.count())  // before < 0: corrupt times
     return;
   const double ratio = before > 0 ? static_cast<double>(after) / static_cast<double>(before)
                                   : std::numeric_limits<double>::infinity();
