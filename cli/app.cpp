@@ -15,24 +15,14 @@
 #include <cstdlib>
 
 #include "gateway/lint/lint.hpp"
+#include "gateway/serve/logging.hpp"
 #include "gateway/serve/serve.hpp"
 #include "inspect/filter.hpp"
 #include "inspect/inspect.hpp"
+#include "replay/replay.hpp"
 
 namespace mcpgw::cli {
 namespace {
-
-struct PendingSubcommand {
-  const char* name;
-  const char* summary;
-  const char* issue;
-};
-
-// Subcommands whose implementation has not landed: they say so and exit 2, never pretend.
-constexpr PendingSubcommand kPending[] = {
-    {"replay", "Re-send recorded sessions against a backend (not built yet)",
-     "the replay issue (#6)"},
-};
 
 template <class Value>
 struct Choice {
@@ -64,6 +54,17 @@ constexpr Choice<inspect::OutputFormat> kInspectFormats[] = {
     {"timeline", inspect::OutputFormat::timeline},
     {"jsonl", inspect::OutputFormat::jsonl},
     {"json", inspect::OutputFormat::json}};
+constexpr Choice<replay::OutputFormat> kReplayFormats[] = {{"text", replay::OutputFormat::text},
+                                                           {"json", replay::OutputFormat::json}};
+constexpr Choice<replay::FailOn> kFailOn[] = {{"breaking", replay::FailOn::breaking},
+                                              {"any", replay::FailOn::any},
+                                              {"never", replay::FailOn::never}};
+constexpr Choice<replay::LegChoice> kLegs[] = {{"auto", replay::LegChoice::automatic},
+                                               {"client", replay::LegChoice::client},
+                                               {"backend", replay::LegChoice::backend}};
+constexpr Choice<config::BackendTransport> kTargetTransports[] = {
+    {"streamable_http", config::BackendTransport::streamable_http},
+    {"sse", config::BackendTransport::sse}};
 constexpr Choice<lint::ColorMode> kColors[] = {{"auto", lint::ColorMode::automatic},
                                                {"always", lint::ColorMode::always},
                                                {"never", lint::ColorMode::never}};
@@ -121,6 +122,22 @@ struct Parsed {
   std::string inspect_color = "auto";
   std::string inspect_since;
   std::string inspect_until;
+  replay::ReplayOptions replay;
+  std::string replay_input_format = "auto";
+  std::string replay_stdio_direction = "auto";
+  std::string replay_leg = "auto";
+  std::string replay_transport = "streamable_http";
+  std::string replay_format = "text";
+  std::string replay_fail_on = "breaking";
+  std::string replay_color = "auto";
+  std::string replay_log_level = "warn";
+  std::optional<double> replay_preserve_timing;
+  CLI::Option* replay_preserve_timing_option = nullptr;  // given without a value: factor 1
+  std::optional<double> replay_latency_threshold;
+  std::uint64_t replay_timeout_ms = 30000;
+  bool replay_no_default_ignores = false;
+  bool replay_insecure = false;
+  std::vector<std::string> replay_env;
 };
 
 // Option name -> the fixed set of values it accepts, for describe_cli().
@@ -229,6 +246,120 @@ void add_inspect(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
       "be read or a malformed record under --strict, 2 usage error. See mcpgw-inspect(1).");
 }
 
+void add_replay(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
+  auto* replay =
+      app.add_subcommand("replay", "Re-send recorded sessions to a server and report what changed");
+  auto& options = parsed.replay;
+  replay
+      ->add_option("inputs", options.load.inputs,
+                   "Recordings (any format inspect reads); - or none: standard input")
+      ->type_name("FILE");
+  add_choice_option(*replay, "--input-format", parsed.replay_input_format, kInputFormats,
+                    "Input format (auto: detected from the first bytes)", choices);
+  add_choice_option(*replay, "--stdio-direction", parsed.replay_stdio_direction, kStdioDirections,
+                    "Direction of a one-way stdio transcript (auto: judged from its first message)",
+                    choices);
+  replay
+      ->add_option("--session", options.load.sessions, "Only sessions starting with ID (or a glob)")
+      ->type_name("ID");
+  add_choice_option(*replay, "--leg", parsed.replay_leg, kLegs,
+                    "Gateway captures: replay what clients sent (client) or what the gateway sent "
+                    "to backends (backend); auto: client when present",
+                    choices);
+  replay
+      ->add_option("--from-backend", options.load.backend,
+                   "With --leg backend: only the sessions of this backend")
+      ->type_name("NAME");
+  replay->add_flag("--strict", options.load.strict,
+                   "Stop with status 2 at the first malformed record");
+  replay
+      ->add_option("--target-command", options.target.command,
+                   "Start this MCP server and speak stdio to it (words split like a shell, no "
+                   "expansion)")
+      ->type_name("COMMAND");
+  replay->add_option("--target-url", options.target.url, "Replay against this MCP endpoint")
+      ->type_name("URL");
+  add_choice_option(*replay, "--transport", parsed.replay_transport, kTargetTransports,
+                    "Transport of --target-url: Streamable HTTP or the legacy HTTP+SSE", choices);
+  replay->add_option("--header", options.target.headers, "Send this header to --target-url")
+      ->type_name("'NAME: VALUE'");
+  replay->add_option("--target-env", parsed.replay_env, "Environment of --target-command")
+      ->type_name("NAME=VALUE");
+  replay->add_option("--target-cwd", options.target.cwd, "Working directory of --target-command")
+      ->type_name("DIR");
+  replay->add_flag("--insecure", parsed.replay_insecure,
+                   "Do not verify the TLS certificate of --target-url");
+  replay->add_option("--ca-file", options.target.ca_file, "CA bundle for --target-url")
+      ->type_name("FILE");
+  replay
+      ->add_option("--config,-c", options.target.config_path,
+                   "Gateway configuration whose --backend is the target (command or URL, "
+                   "headers, credentials)")
+      ->type_name("FILE");
+  replay
+      ->add_option("--backend", options.target.backend, "The backend of --config to replay against")
+      ->type_name("NAME");
+  replay
+      ->add_option("--protocol-version", options.driver.protocol_version,
+                   "Negotiate this protocol version instead of the recorded one")
+      ->type_name("VERSION");
+  replay->add_option("--jobs,-j", options.driver.jobs, "Replay this many sessions at a time")
+      ->type_name("N")
+      ->default_str("1");
+  parsed.replay_preserve_timing_option =
+      replay
+          ->add_option("--preserve-timing", parsed.replay_preserve_timing,
+                       "Keep the recorded gaps between messages, times FACTOR (default 1; without "
+                       "this option: as fast as possible)")
+          ->type_name("FACTOR")
+          ->expected(0, 1);
+  replay
+      ->add_option("--timeout", parsed.replay_timeout_ms,
+                   "Per-request timeout in milliseconds (the handshake too)")
+      ->type_name("MS")
+      ->default_str("30000");
+  replay
+      ->add_option("--reply", options.reply_specs,
+                   "Answer a server->client request nothing recorded matches with this result")
+      ->type_name("METHOD=JSON");
+  replay
+      ->add_option("--ignore", options.ignore_specs,
+                   "Ignore differences at this path (JSON pointer, * and ** segments), or only "
+                   "values matching a regex with PATH=~REGEX")
+      ->type_name("PATH");
+  replay->add_flag("--no-default-ignores", parsed.replay_no_default_ignores,
+                   "Compare the default volatile fields too (_meta, timestamps, ids)");
+  replay
+      ->add_option("--unordered", options.unordered_specs,
+                   "Compare the arrays at PATH as sets, or matched by member KEY")
+      ->type_name("PATH[=KEY]");
+  replay
+      ->add_option("--latency-threshold", parsed.replay_latency_threshold,
+                   "Flag exchanges slower than RATIO times their recorded latency")
+      ->type_name("RATIO");
+  add_choice_option(*replay, "--fail-on", parsed.replay_fail_on, kFailOn,
+                    "Exit with status 1 on breaking differences, on any difference, or never",
+                    choices);
+  add_choice_option(*replay, "--format", parsed.replay_format, kReplayFormats,
+                    "Report as text or as JSON (schema in docs/replay.md)", choices);
+  replay->add_option("--junit", options.junit_path, "Also write a JUnit XML report to FILE")
+      ->type_name("FILE");
+  replay
+      ->add_option("--record", options.record_path,
+                   "Record the new run as a capture in FILE (the next baseline)")
+      ->type_name("FILE");
+  replay->add_flag("--verbose,-v", options.verbose, "List identical exchanges too");
+  add_choice_option(*replay, "--color", parsed.replay_color, kColors,
+                    "Colour the report (auto: on a terminal, unless NO_COLOR is set)", choices);
+  add_choice_option(*replay, "--log-level", parsed.replay_log_level, kLogLevels,
+                    "Least severe log messages shown on stderr (the target's stderr is info)",
+                    choices)
+      ->default_str("warn");
+  replay->footer(
+      "Exit status: 0 nothing at or over the --fail-on level, 1 differences at or over it,\n"
+      "2 usage, input or target error. See mcpgw-replay(1).");
+}
+
 // SIGINT/SIGTERM end `inspect --follow`; the handlers live only as long as the run.
 std::atomic<bool> g_inspect_stop{false};
 
@@ -299,6 +430,52 @@ int run_inspect_command(Parsed& parsed, std::ostream& out, std::ostream& err) {
   return inspect::run_inspect(options, out, err);
 }
 
+int run_replay_command(Parsed& parsed, std::ostream& out, std::ostream& err) {
+  auto& options = parsed.replay;
+  if (options.load.inputs.empty())
+    options.load.inputs.push_back("-");
+  const int input_format = choice_value(kInputFormats, parsed.replay_input_format);
+  if (input_format >= 0)
+    options.load.input_format = static_cast<mcp::traffic::Format>(input_format);
+  const int direction = choice_value(kStdioDirections, parsed.replay_stdio_direction);
+  if (direction >= 0)
+    options.load.stdio_direction = static_cast<mcp::traffic::Direction>(direction);
+  options.load.leg = choice_value(kLegs, parsed.replay_leg);
+  options.target.transport = choice_value(kTargetTransports, parsed.replay_transport);
+  options.target.tls_verify = !parsed.replay_insecure;
+  for (const auto& assignment : parsed.replay_env) {
+    const auto equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      err << "mcpgw replay: --target-env \"" << assignment << "\": expected NAME=VALUE\n";
+      return kExitUsage;
+    }
+    options.target.env[assignment.substr(0, equals)] = assignment.substr(equals + 1);
+  }
+  if (parsed.replay_preserve_timing_option != nullptr &&
+      parsed.replay_preserve_timing_option->count() > 0)
+    options.driver.preserve_timing = parsed.replay_preserve_timing.value_or(1.0);
+  if (parsed.replay_timeout_ms == 0 || parsed.replay_timeout_ms > 24ull * 3600 * 1000) {
+    err << "mcpgw replay: --timeout must be between 1 ms and 24 hours\n";
+    return kExitUsage;
+  }
+  options.driver.request_timeout = std::chrono::milliseconds(parsed.replay_timeout_ms);
+  options.latency_threshold = parsed.replay_latency_threshold;
+  options.default_ignores = !parsed.replay_no_default_ignores;
+  options.fail_on = choice_value(kFailOn, parsed.replay_fail_on);
+  options.format = choice_value(kReplayFormats, parsed.replay_format);
+  options.color = inspect_color(choice_value(kColors, parsed.replay_color), out);
+  options.progress = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
+  options.tool_version = std::string("mcpgw ") + MCPGW_VERSION;
+  std::string level = parsed.replay_log_level;
+  for (char& c : level)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (auto logging = serve::configure_logging(level, serve::LogFormat::text); !logging) {
+    err << "mcpgw replay: " << logging.error() << "\n";
+    return kExitUsage;
+  }
+  return replay::run_replay(options, out, err);
+}
+
 void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   app.set_version_flag("--version", std::string("mcpgw ") + MCPGW_VERSION,
                        "Print the version and exit");
@@ -307,9 +484,7 @@ void build_cli(CLI::App& app, Parsed& parsed, ChoiceTable& choices) {
   add_serve(app, parsed, choices);
   add_lint(app, parsed, choices);
   add_inspect(app, parsed, choices);
-  for (const auto& pending : kPending) {
-    app.add_subcommand(pending.name, pending.summary)->allow_extras()->prefix_command();
-  }
+  add_replay(app, parsed, choices);
 }
 
 const char* kAppDescription = "mcpgw: a gateway and toolkit for the Model Context Protocol";
@@ -352,13 +527,10 @@ std::vector<CommandDescription> describe_cli() {
   build_cli(app, parsed, choices);
 
   std::vector<CommandDescription> commands;
-  commands.push_back({"", app.get_description(), true, describe_options(app, choices)});
+  commands.push_back({"", app.get_description(), describe_options(app, choices)});
   const CLI::App& walked = app;
   for (const CLI::App* sub : walked.get_subcommands([](const CLI::App*) { return true; })) {
-    const bool pending = std::any_of(std::begin(kPending), std::end(kPending),
-                                     [&](const auto& p) { return sub->get_name() == p.name; });
-    commands.push_back(
-        {sub->get_name(), sub->get_description(), !pending, describe_options(*sub, choices)});
+    commands.push_back({sub->get_name(), sub->get_description(), describe_options(*sub, choices)});
   }
   return commands;
 }
@@ -377,15 +549,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  for (const auto& pending : kPending) {
-    if (app.got_subcommand(pending.name)) {
-      err << "mcpgw " << pending.name << ": not built yet; it arrives with " << pending.issue
-          << ".\n";
-      return kExitUsage;
-    }
-  }
   if (app.got_subcommand("inspect"))
     return run_inspect_command(parsed, out, err);
+  if (app.got_subcommand("replay"))
+    return run_replay_command(parsed, out, err);
   if (app.got_subcommand("serve")) {
     if (parsed.print_demo_config) {
       out << serve::embedded_config();

@@ -29,7 +29,6 @@ struct OptionDescription {
 struct CommandDescription {
   std::string name;  // empty for the top level: its options are the global ones
   std::string summary;
-  bool implemented = true;  // false: says "not built yet" and exits 2
   std::vector<OptionDescription> options;
 };
 

@@ -8,7 +8,7 @@ _mcpgw_global_options="-h --help --version"
 _mcpgw_lint_options="-h --help --format --strict --test --color"
 _mcpgw_serve_options="-h --help -c --config --stdio --capture --listen --log-level --log-format --print-demo-config"
 _mcpgw_inspect_options="-h --help --input-format --stdio-direction --format --stats --full --strict --follow --html --color --session --method --tool --backend --errors --since --until"
-_mcpgw_replay_options="-h --help"
+_mcpgw_replay_options="-h --help --input-format --stdio-direction --session --leg --from-backend --strict --target-command --target-url --transport --header --target-env --target-cwd --insecure --ca-file -c --config --backend --protocol-version -j --jobs --preserve-timing --timeout --reply --ignore --no-default-ignores --unordered --latency-threshold --fail-on --format --junit --record -v --verbose --color --log-level"
 
 _mcpgw_files() {
     if declare -F _filedir >/dev/null; then
@@ -131,9 +131,59 @@ _mcpgw() {
             fi
             ;;
         replay)
-            local options_var="_mcpgw_${subcommand}_options"
+            case $prev in
+                --input-format)
+                    COMPREPLY=($(compgen -W "auto capture har http pcap stdio" -- "$cur"))
+                    return
+                    ;;
+                --stdio-direction)
+                    COMPREPLY=($(compgen -W "auto c2s s2c" -- "$cur"))
+                    return
+                    ;;
+                --leg)
+                    COMPREPLY=($(compgen -W "auto client backend" -- "$cur"))
+                    return
+                    ;;
+                --transport)
+                    COMPREPLY=($(compgen -W "streamable_http sse" -- "$cur"))
+                    return
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "breaking any never" -- "$cur"))
+                    return
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur"))
+                    return
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+                    return
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "info trace debug warn error off" -- "$cur"))
+                    return
+                    ;;
+                -c | --config | --ca-file | --junit | --record)
+                    _mcpgw_files "$cur"
+                    return
+                    ;;
+                --target-cwd)
+                    COMPREPLY=($(compgen -d -- "$cur"))
+                    return
+                    ;;
+                --target-command)
+                    COMPREPLY=($(compgen -c -- "$cur"))
+                    return
+                    ;;
+                --session | --from-backend | --target-url | --header | --target-env | --backend | --protocol-version | -j | --jobs | --preserve-timing | --timeout | --reply | --ignore | --unordered | --latency-threshold)
+                    # Free text: nothing sensible to offer.
+                    COMPREPLY=()
+                    return
+                    ;;
+            esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "${!options_var}" -- "$cur"))
+                COMPREPLY=($(compgen -W "$_mcpgw_replay_options" -- "$cur"))
             else
                 _mcpgw_files "$cur"
             fi

@@ -11,7 +11,7 @@ complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -l version -
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a serve -d 'Run the MCP gateway'
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a lint -d 'Validate config and policy files, run policy tests'
 complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a inspect -d 'Decode captured MCP traffic'
-complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a replay -d 'Re-send recorded sessions against a backend (not built yet)'
+complete -c mcpgw -n "not __fish_seen_subcommand_from $subcommands" -a replay -d 'Re-send recorded sessions to a server and report what changed'
 
 # mcpgw serve
 complete -c mcpgw -n "__fish_seen_subcommand_from serve" -s h -l help -d 'Print help and exit'
@@ -51,5 +51,38 @@ complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l since -x -d 'Only 
 complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -l until -x -d 'Only exchanges started at or before TIME'
 complete -c mcpgw -n "__fish_seen_subcommand_from inspect" -F
 
-# Subcommands that are not built yet.
+# mcpgw replay
 complete -c mcpgw -n "__fish_seen_subcommand_from replay" -s h -l help -d 'Print help and exit'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l input-format -x -a 'auto capture har http pcap stdio' -d 'Input format'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l stdio-direction -x -a 'auto c2s s2c' -d 'Direction of a one-way stdio transcript'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l session -x -d 'Only sessions starting with this id'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l leg -x -a 'auto client backend' -d 'Which side of a gateway capture to replay'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l from-backend -x -d 'With --leg backend: only this backend'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l strict -d 'Stop with status 2 at the first malformed record'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l target-command -x -a '(__fish_complete_command)' -d 'Start this MCP server and speak stdio'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l target-url -x -d 'Replay against this MCP endpoint'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l transport -x -a 'streamable_http sse' -d 'Transport of --target-url'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l header -x -d 'Send this header to --target-url'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l target-env -x -d 'Environment of --target-command (NAME=VALUE)'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l target-cwd -x -a '(__fish_complete_directories)' -d 'Working directory of --target-command'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l insecure -d 'Do not verify the TLS certificate of --target-url'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l ca-file -r -F -d 'CA bundle for --target-url'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -s c -l config -r -F -d 'Gateway configuration whose --backend is the target'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l backend -x -d 'The backend of --config to replay against'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l protocol-version -x -a '2024-11-05 2025-03-26 2025-06-18 2025-11-25 2026-07-28' -d 'Negotiate this protocol version'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -s j -l jobs -x -d 'Replay this many sessions at a time'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l preserve-timing -x -d 'Keep the recorded gaps, times FACTOR'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l timeout -x -d 'Per-request timeout in milliseconds'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l reply -x -d 'Answer unmatched server requests: METHOD=JSON'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l ignore -x -d 'Ignore differences at this path'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l no-default-ignores -d 'Compare the default volatile fields too'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l unordered -x -d 'Compare these arrays as sets or by key: PATH[=KEY]'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l latency-threshold -x -d 'Flag exchanges slower than RATIO times the recording'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l fail-on -x -a 'breaking any never' -d 'Level that makes the exit status 1'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l format -x -a 'text json' -d 'Report format'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l junit -r -F -d 'Also write a JUnit XML report'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l record -r -F -d 'Record the new run as a capture'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -s v -l verbose -d 'List identical exchanges too'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l color -x -a 'auto always never' -d 'When to colour the report'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -l log-level -x -a 'info trace debug warn error off' -d 'Least severe log messages shown'
+complete -c mcpgw -n "__fish_seen_subcommand_from replay" -F

@@ -156,10 +156,9 @@ const TaggedParagraph* paragraph_for(const std::vector<TaggedParagraph>& paragra
   return nullptr;
 }
 
-// Global options and the pending subcommands live in mcpgw.1; each implemented subcommand has
-// its own page.
+// Global options live in mcpgw.1; each subcommand has its own page.
 std::string man_page_for(const CommandDescription& command) {
-  if (command.name.empty() || !command.implemented)
+  if (command.name.empty())
     return "man/mcpgw.1";
   return "man/mcpgw-" + command.name + ".1";
 }
@@ -232,8 +231,8 @@ TEST(DocsDrift, ManualPagesCarryTheProgramVersion) {
   std::string version = out.str();
   while (!version.empty() && version.back() == '\n')
     version.pop_back();
-  for (const char* page :
-       {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1", "man/mcpgw-inspect.1"}) {
+  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1",
+                           "man/mcpgw-inspect.1", "man/mcpgw-replay.1"}) {
     const auto lines = lines_of(read_text(page));
     bool found = false;
     for (const auto& line : lines) {
@@ -478,8 +477,8 @@ TEST(DocsDrift, FishCompletionListsExactlyTheRealOptions) {
 TEST(DocsDrift, ManualPagesRenderWithoutWarnings) {
   if (!have_program("groff"))
     GTEST_SKIP() << "groff is not installed";
-  for (const char* page :
-       {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1", "man/mcpgw-inspect.1"}) {
+  for (const char* page : {"man/mcpgw.1", "man/mcpgw-lint.1", "man/mcpgw-serve.1",
+                           "man/mcpgw-inspect.1", "man/mcpgw-replay.1"}) {
     std::string output;
     EXPECT_EQ(run_command("groff -man -ww -z '" + source_path(page) + "'", output), 0) << page;
     EXPECT_EQ(output, "") << page;
