@@ -397,6 +397,46 @@ TEST_F(ReplayTest, UsageInputAndTargetErrorsExitTwo) {
   EXPECT_NE(bad_ignore.ran.err.find("--ignore"), std::string::npos) << bad_ignore.ran.err;
 }
 
+// The same recording against the fixture over HTTP: Streamable HTTP, the legacy HTTP+SSE
+// transport, and a backend of a gateway configuration (with its env); transports change
+// nothing a client sees.
+TEST_F(ReplayTest, UrlSseAndConfigTargetsReplayIdentically) {
+  const fs::path baseline = record_baseline();
+  RunningFixture http(dir_);
+  const std::string base = "http://127.0.0.1:" + std::to_string(http.port());
+  const auto streamable = replay({"--target-url", http.url(), baseline.string()});
+  EXPECT_EQ(streamable.ran.status, 0) << streamable.explain();
+  EXPECT_EQ(streamable.report["changed"], 0) << streamable.explain();
+  EXPECT_FALSE(streamable.report["sessions"][0]["replayed_session"].get<std::string>().empty())
+      << "the target's Mcp-Session-Id is reported";
+
+  const auto legacy =
+      replay({"--transport", "sse", "--target-url", base + "/sse", baseline.string()});
+  EXPECT_EQ(legacy.ran.status, 0) << legacy.explain();
+  EXPECT_EQ(legacy.report["changed"], 0) << legacy.explain();
+  EXPECT_EQ(legacy.report["exchanges"], 8);
+
+  const fs::path config = dir_ / "targets.toml";
+  write_file(config, std::string("[[backend]]\nname = \"upgraded\"\ncommand = [\"") +
+                         MCPGW_FIXTURE_BINARY +
+                         "\", \"stdio\", \"--fail-tool\", \"add\"]\n\n[[backend]]\n"
+                         "name = \"same\"\ncommand = [\"" +
+                         MCPGW_FIXTURE_BINARY + "\", \"stdio\"]\n");
+  const auto same = replay({"--config", config.string(), "--backend", "same", baseline.string()});
+  EXPECT_EQ(same.ran.status, 0) << same.explain();
+  EXPECT_EQ(same.report["changed"], 0) << same.explain();
+  EXPECT_NE(same.report["target"].get<std::string>().find("backend same of"), std::string::npos)
+      << same.report["target"];
+  const auto upgraded =
+      replay({"--config", config.string(), "--backend", "upgraded", baseline.string()});
+  EXPECT_EQ(upgraded.ran.status, 1) << upgraded.explain();
+  EXPECT_NE(upgraded.find("error_changed", "add"), nullptr) << upgraded.explain();
+  const auto unknown =
+      replay({"--config", config.string(), "--backend", "nope", baseline.string()});
+  EXPECT_EQ(unknown.ran.status, 2);
+  EXPECT_NE(unknown.ran.err.find("same"), std::string::npos) << unknown.ran.err;
+}
+
 // Every recorded input format of inspect's fixtures (tests/fixtures/inspect/record.sh: real
 // tools talking to mcpgw-fixture) holds sessions replay re-sends; against the fixture named as
 // it was when recorded, every exchange comes back identical.
