@@ -975,14 +975,16 @@ class ListClassifier {
                      {"title", "description", "inputSchema", "outputSchema", "annotations"});
         break;
       case ListKind::prompts:
+        compare_title(recorded, before, after, at);
         compare_description(recorded, before, after, at);
         compare_arguments(recorded, before, after, at);
-        compare_rest(recorded, before, after, {"description", "arguments"});
+        compare_rest(recorded, before, after, {"title", "description", "arguments"});
         break;
       case ListKind::resources:
       case ListKind::resource_templates:
+        compare_title(recorded, before, after, at);
         compare_description(recorded, before, after, at);
-        compare_rest(recorded, before, after, {"description"});
+        compare_rest(recorded, before, after, {"title", "description"});
         break;
     }
   }
@@ -1016,8 +1018,9 @@ class ListClassifier {
            (replayed ? short_json(*replayed) : "(unset)");
   }
 
-  void compare_annotations(const Item& item, const Json& before, const Json& after,
-                           const std::string& at) {
+  // A display name for people, on tools, prompts, resources and templates alike.
+  void compare_title(const Item& item, const Json& before, const Json& after,
+                     const std::string& at) {
     const Json* recorded_title = member(before, "title");
     const Json* replayed_title = member(after, "title");
     if ((recorded_title == nullptr) != (replayed_title == nullptr) ||
@@ -1025,6 +1028,11 @@ class ListClassifier {
       emit(DifferenceKind::annotation_changed, false, item, at + "/title",
            transition("title", recorded_title, replayed_title), optional_member(before, "title"),
            optional_member(after, "title"));
+  }
+
+  void compare_annotations(const Item& item, const Json& before, const Json& after,
+                           const std::string& at) {
+    compare_title(item, before, after, at);
     const Json* recorded = member(before, "annotations");
     const Json* replayed = member(after, "annotations");
     if (recorded == nullptr && replayed == nullptr)

@@ -31,9 +31,9 @@ std::string_view list_field(ListKind kind);
 // - tools: input schema (compare_input_schema), output schema (compare_output_schema),
 //   annotations and title (annotation_changed), description (description_changed);
 // - prompts: arguments (a new required argument, a removed argument, optional → required are
-//   breaking; a new optional argument is not), description;
-// - resources and templates: description, and any other member through diff_json
-//   (result_changed, not breaking).
+//   breaking; a new optional argument is not), title (annotation_changed), description;
+// - resources and templates: title (annotation_changed), description, and any other member
+//   through diff_json (result_changed, not breaking).
 // `diff` supplies the ignore rules (paths as above) and the bound.
 std::vector<Difference> classify_list(ListKind kind, std::string_view method,
                                       const nlohmann::json& recorded_items,

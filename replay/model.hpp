@@ -30,7 +30,7 @@ enum class DifferenceKind : std::uint8_t {
   resource_added,      // compatible (resources and resource templates)
   resource_removed,    // breaking
   schema_changed,      // a tool's input or output schema, a prompt's arguments; breaking per change
-  annotation_changed,  // a tool's annotations or title; not breaking, always reported
+  annotation_changed,  // a tool's annotations, any item's title; not breaking, always reported
   description_changed,  // not breaking, reported on its own: a changed description can be a
                         // "rug pull" that re-instructs the model
   // Responses.

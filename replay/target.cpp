@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <system_error>
@@ -71,6 +72,9 @@ mcp::Expected<config::BackendConfig, std::string> command_target(const TargetSpe
   backend.name = std::string(kTargetName);
   backend.transport = config::BackendTransport::stdio;
   backend.command = std::move(*words);
+  // Each session ends by closing the server's stdin; sessions run one after another, so a
+  // server that keeps running gets SIGTERM after 1 s rather than serve's 5.
+  backend.shutdown_grace = std::chrono::seconds(1);
   for (const auto& [name, value] : spec.env) {
     if (!config::is_valid_env_name(name))
       return mcp::unexpected("--target-env " + shown(name + "=") +

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -69,7 +70,7 @@ TEST(ReplayTarget, CommandTarget) {
   EXPECT_EQ(target->cwd, spec.cwd);
   EXPECT_EQ(target->session_mode, config::SessionMode::per_session);
   EXPECT_GT(target->timeout.count(), 0);
-  EXPECT_GT(target->shutdown_grace.count(), 0);
+  EXPECT_EQ(target->shutdown_grace, std::chrono::seconds(1));  // not serve's 5 s
   EXPECT_EQ(describe_target(*target), "stdio: mcpgw-fixture stdio --latency 5");
 }
 
