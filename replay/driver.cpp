@@ -233,6 +233,7 @@ class SessionRunner final : public upstream::ClientEvents {
   void maybe_close();
   void close();
 
+  void prepare_next();
   std::optional<std::size_t> match_server_request(const mcp::Message& request);
   bool decode_server_request(std::size_t index);
 
@@ -245,7 +246,10 @@ class SessionRunner final : public upstream::ClientEvents {
   Phase phase_ = Phase::idle;
   runtime::Clock::time_point started_at_;
   std::vector<StepState> steps_;
-  std::size_t next_ = 0;           // the next step to send
+  std::size_t next_ = 0;  // the next step to send
+  // The next request step decoded ahead, while the target works on what was sent: decoding
+  // then costs no time on the round trip's critical path.
+  std::optional<std::pair<std::size_t, mcp::Message>> prepared_;
   std::size_t open_requests_ = 0;  // request steps not finished
   bool advancing_ = false;
   runtime::TimerHandle timing_timer_;
@@ -442,7 +446,19 @@ void SessionRunner::advance() {
   advancing_ = true;
   send_ready_steps();
   advancing_ = false;
+  prepare_next();
   maybe_close();
+}
+
+void SessionRunner::prepare_next() {
+  if (phase_ != Phase::running || prepared_ || next_ >= session().steps.size())
+    return;
+  const RecordedStep& step = session().steps[next_];
+  if (!step.is_request())
+    return;
+  auto decoded = mcp::decode_message(step.exchange.request_message);
+  if (decoded && decoded->is_request())
+    prepared_.emplace(next_, std::move(*decoded));
 }
 
 void SessionRunner::send_ready_steps() {
@@ -488,7 +504,13 @@ void SessionRunner::send_step(std::size_t index) {
     return;
   }
   ReplayedStep& replayed = result_.steps[steps_[index].slot];
-  auto decoded = mcp::decode_message(step.exchange.request_message);
+  mcp::Expected<mcp::Message, mcp::DecodeError> decoded = mcp::Message{};
+  if (prepared_ && prepared_->first == index) {
+    decoded = std::move(prepared_->second);
+    prepared_.reset();
+  } else {
+    decoded = mcp::decode_message(step.exchange.request_message);
+  }
   if (!decoded || !decoded->is_request()) {
     replayed.failure = "not sent: the recorded request is not valid JSON-RPC" +
                        (decoded ? std::string() : ": " + decoded.error().message);
