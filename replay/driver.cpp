@@ -586,10 +586,15 @@ void SessionRunner::on_response(std::size_t index, mcp::Message response) {
       return;
     }
   }
-  replayed.responses.push_back(mcp::encode(response));
-  if (follow_chain(index, response))
-    return;
-  finish_step(index);
+  // The answer's text is written after whatever it unblocks (the next page or step) went out,
+  // while the target works on that. The runner and its result outlive this call: a finished
+  // session is collected in a posted task.
+  const std::size_t slot = state.slot;
+  const std::size_t position = replayed.responses.size();
+  replayed.responses.emplace_back();
+  if (!follow_chain(index, response))
+    finish_step(index);
+  result_.steps[slot].responses[position] = mcp::encode(response);
 }
 
 // Sends the next page when the replay's answer has a nextCursor; false when the chain ends.

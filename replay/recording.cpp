@@ -301,8 +301,14 @@ bool answered_in_other_input(const RecordedStep& step) {
 RecordedSession SessionCollector::build(Collected&& collected) const {
   RecordedSession session = std::move(collected.session);
   auto& exchanges = collected.exchanges;
-  std::stable_sort(exchanges.begin(), exchanges.end(),
-                   [](const Exchange& a, const Exchange& b) { return a.position < b.position; });
+  // The ordered Pairer mostly emits in position order already; exchanges are large, so they
+  // are only moved when they are not.
+  const auto by_position = [](const Exchange& a, const Exchange& b) {
+    return a.position < b.position;
+  };
+  if (!std::is_sorted(exchanges.begin(), exchanges.end(), by_position))
+    std::stable_sort(exchanges.begin(), exchanges.end(), by_position);
+  session.steps.reserve(exchanges.size());
 
   // Open list chains: (method, the last page's nextCursor) -> step.
   std::map<std::pair<std::string, std::string>, std::size_t> chains;
