@@ -25,16 +25,6 @@ std::string shown(std::string_view text) {
   return "\"" + config::printable(text) + "\"";
 }
 
-std::string location_text(const config::SourceLocation& where) {
-  std::string text = where.file.empty() ? std::string("mcpgw") : config::printable(where.file);
-  if (where.line > 0) {
-    text += ':' + std::to_string(where.line);
-    if (where.column > 0)
-      text += ':' + std::to_string(where.column);
-  }
-  return text;
-}
-
 // The config's errors as lint's text output has them, without the source excerpts.
 std::string config_errors(const config::Diagnostics& diagnostics) {
   std::string text;
@@ -43,7 +33,8 @@ std::string config_errors(const config::Diagnostics& diagnostics) {
       continue;
     if (!text.empty())
       text += '\n';
-    text += location_text(diagnostic.where) + ": error: " + config::printable(diagnostic.message);
+    text +=
+        printable_location(diagnostic.where) + ": error: " + config::printable(diagnostic.message);
     if (!diagnostic.rule.empty())
       text += " [" + diagnostic.rule + "]";
   }

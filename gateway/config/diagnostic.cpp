@@ -2,7 +2,19 @@
 
 #include <algorithm>
 
+#include "gateway/config/values.hpp"
+
 namespace mcpgw::config {
+
+std::string printable_location(const SourceLocation& where) {
+  std::string text = where.file.empty() ? std::string("mcpgw") : printable(where.file);
+  if (where.line > 0) {
+    text += ':' + std::to_string(where.line);
+    if (where.column > 0)
+      text += ':' + std::to_string(where.column);
+  }
+  return text;
+}
 
 const char* to_string(Severity severity) noexcept {
   switch (severity) {

@@ -19,6 +19,10 @@ enum class Severity { error, warning, note };
 
 const char* to_string(Severity severity) noexcept;
 
+// "FILE:LINE:COLUMN" as compilers print it ("mcpgw" without a file, parts without a number
+// left out), the file name made printable: lint's text output and replay's config errors.
+std::string printable_location(const SourceLocation& where);
+
 struct Diagnostic {
   SourceLocation where;
   Severity severity = Severity::error;

@@ -162,19 +162,9 @@ struct Palette {
   }
 };
 
-std::string location_text(const config::SourceLocation& where) {
-  std::string text = where.file.empty() ? std::string("mcpgw") : printable(where.file);
-  if (where.line > 0) {
-    text += ':' + std::to_string(where.line);
-    if (where.column > 0)
-      text += ':' + std::to_string(where.column);
-  }
-  return text;
-}
-
 void write_diagnostic(const Diagnostic& diagnostic, const config::SourceFiles& sources,
                       const Palette& palette, std::ostream& out) {
-  out << palette.bold() << location_text(diagnostic.where) << ':' << palette.reset() << ' '
+  out << palette.bold() << printable_location(diagnostic.where) << ':' << palette.reset() << ' '
       << palette.severity(diagnostic.severity) << config::to_string(diagnostic.severity) << ':'
       << palette.reset() << ' ' << palette.bold() << printable(diagnostic.message)
       << palette.reset();
@@ -302,7 +292,7 @@ config::Diagnostic test_failure_diagnostic(const TestReport& test) {
   }
   std::string actual = decision_text(test.actual, test.actual_rule);
   if (!test.actual_rule.empty() && !test.actual_rule_where.file.empty()) {
-    actual += " (" + location_text(test.actual_rule_where) + ')';
+    actual += " (" + printable_location(test.actual_rule_where) + ')';
   }
   return Diagnostic{
       test.where, Severity::error, std::string(kTestFailedRule),

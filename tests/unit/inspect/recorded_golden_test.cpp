@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inspect/inspect.hpp"
+#include "tests/unit/golden.hpp"
 
 namespace mcpgw::inspect {
 namespace {
@@ -21,18 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kSourceDir{MCPGW_SOURCE_DIR};
-
-bool update_mode() {
-  const char* value = std::getenv("MCPGW_UPDATE_GOLDEN");
-  return value != nullptr && std::string(value) == "1";
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The paths in the output are the stable relative ones.
 class InSourceDir {
@@ -68,15 +57,7 @@ Result inspect(InspectOptions options) {
 void expect_golden(const std::string& name, const Result& result) {
   const std::string transcript = "status " + std::to_string(result.status) + "\n" + result.out +
                                  "--- stderr ---\n" + result.err;
-  const fs::path path = kSourceDir / "tests/fixtures/inspect/golden" / name;
-  if (update_mode()) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << transcript;
-    return;
-  }
-  const std::string expected = read_file(path);
-  ASSERT_FALSE(expected.empty()) << path << " is missing; run with MCPGW_UPDATE_GOLDEN=1";
-  EXPECT_EQ(transcript, expected) << "differs from " << path
-                                  << " (MCPGW_UPDATE_GOLDEN=1 rewrites it)";
+  testing::expect_golden_file(kSourceDir / "tests/fixtures/inspect/golden" / name, transcript);
 }
 
 struct Recording {

@@ -13,6 +13,7 @@
 
 #include "inspect/pipeline.hpp"
 #include "inspect/text.hpp"
+#include "tests/unit/golden.hpp"
 #include "tests/unit/mcp/test_events.hpp"
 
 namespace mcpgw::inspect {
@@ -146,22 +147,6 @@ std::vector<Event> conversation() {
   return events;
 }
 
-std::string golden_path(const std::string& name) {
-  return std::string(MCPGW_SOURCE_DIR) + "/tests/fixtures/inspect/golden/" + name;
-}
-
-bool update_mode() {
-  const char* value = std::getenv("MCPGW_UPDATE_GOLDEN");
-  return value != nullptr && std::string(value) == "1";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct RunOutput {
   std::string out;
   std::string err;
@@ -191,17 +176,8 @@ InspectOptions base_options() {
 void expect_golden(const std::string& name, const InspectOptions& options) {
   const RunOutput result = run(options, conversation());
   EXPECT_TRUE(result.written);
-  const std::string transcript = result.out + "--- stderr ---\n" + result.err;
-  const std::string path = golden_path(name);
-  if (update_mode()) {
-    fs::create_directories(fs::path(path).parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << transcript;
-    return;
-  }
-  const std::string expected = read_file(path);
-  ASSERT_FALSE(expected.empty()) << path << " is missing; run with MCPGW_UPDATE_GOLDEN=1";
-  EXPECT_EQ(transcript, expected) << "differs from " << path
-                                  << " (MCPGW_UPDATE_GOLDEN=1 rewrites it)";
+  testing::expect_golden_file(fs::path(MCPGW_SOURCE_DIR) / "tests/fixtures/inspect/golden" / name,
+                              result.out + "--- stderr ---\n" + result.err);
 }
 
 TEST(RenderGolden, Timeline) {
@@ -429,7 +405,7 @@ TEST(Html, TrafficCannotInjectMarkupOrScript) {
   const RunOutput result = run(options, std::move(events));
   ASSERT_TRUE(result.written) << result.err;
   EXPECT_TRUE(result.out.empty()) << "the page replaces the stdout output";
-  const std::string page = read_file(path.string());
+  const std::string page = testing::read_text_file(path);
   fs::remove(path);
   ASSERT_FALSE(page.empty());
   // Exactly the page's own two script elements; no markup from the traffic.

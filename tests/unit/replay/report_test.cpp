@@ -13,6 +13,7 @@
 
 #include "mcp/json_text.hpp"
 #include "replay/report.hpp"
+#include "tests/unit/golden.hpp"
 
 namespace mcpgw::replay {
 namespace {
@@ -212,32 +213,9 @@ ReplayReport sample_report() {
   return report;
 }
 
-std::string golden_path(const std::string& name) {
-  return std::string(MCPGW_SOURCE_DIR) + "/tests/fixtures/replay/golden/" + name;
-}
-
-bool update_mode() {
-  const char* value = std::getenv("MCPGW_UPDATE_GOLDEN");
-  return value != nullptr && std::string(value) == "1";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void expect_golden(const std::string& name, const std::string& actual) {
-  const std::string path = golden_path(name);
-  if (update_mode()) {
-    fs::create_directories(fs::path(path).parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << actual;
-    return;
-  }
-  const std::string expected = read_file(path);
-  ASSERT_FALSE(expected.empty()) << path << " is missing; run with MCPGW_UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, expected) << "differs from " << path << " (MCPGW_UPDATE_GOLDEN=1 rewrites it)";
+  testing::expect_golden_file(fs::path(MCPGW_SOURCE_DIR) / "tests/fixtures/replay/golden" / name,
+                              actual);
 }
 
 TEST(ReplayReportGolden, Text) {
