@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "gateway/capture/recorder.hpp"
@@ -23,6 +24,11 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxReportedProblems = 20;
+
+double millis_since(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
+      .count();
+}
 
 // --reply METHOD=JSON: the result sent for a server→client request nothing recorded matches.
 bool parse_replies(const std::vector<std::string>& specs, DriverOptions& driver,
@@ -135,11 +141,14 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     return kExitUsage;
   }
 
+  auto phase_start = std::chrono::steady_clock::now();
   auto recording = load_recording(options.load);
   if (!recording) {
     err << "mcpgw replay: " << recording.error() << "\n";
     return kExitUsage;
   }
+  spdlog::debug("replay: read {} sessions in {:.1f} ms", recording->sessions.size(),
+                millis_since(phase_start));
   const auto& problems = recording->problems;
   for (std::size_t i = 0; i < problems.size() && i < kMaxReportedProblems; ++i)
     err << mcp::traffic::describe(problems[i]) << "\n";
@@ -178,6 +187,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
 
   std::vector<ReplayedSession> replayed;
   bool finished = false;
+  phase_start = std::chrono::steady_clock::now();
   replay_sessions(loop, *factory, recording->sessions, driver,
                   [&](std::vector<ReplayedSession> results) {
                     replayed = std::move(results);
@@ -196,6 +206,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     err << "mcpgw replay: the replay stopped before every session finished\n";
     return kExitUsage;
   }
+  spdlog::debug("replay: replayed in {:.1f} ms", millis_since(phase_start));
+  phase_start = std::chrono::steady_clock::now();
 
   ReplayReport report;
   report.target = describe_target(*target);
@@ -228,6 +240,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     out << render_text(report, text);
   }
   out.flush();
+  spdlog::debug("replay: compared and reported in {:.1f} ms", millis_since(phase_start));
   if (!options.junit_path.empty() &&
       !write_file(options.junit_path, render_junit(report, options.fail_on), err)) {
     return kExitUsage;
