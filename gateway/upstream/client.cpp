@@ -15,6 +15,10 @@
 // done, and the client re-checks its state afterwards, so callbacks may call back in (call,
 // cancel, close). A call refused on the spot (down, overloaded) completes through
 // EventLoop::post, never from inside call().
+//
+// Timeouts: every call of one client has the same timeout, so deadlines grow with CallIds and
+// the earliest is always the first entry of calls_. One timer, armed for that deadline, serves
+// them all: a call costs no timer of its own, and the timer is re-armed only when it fires.
 #include "gateway/upstream/client.hpp"
 
 #include <spdlog/spdlog.h>
@@ -154,7 +158,8 @@ class ClientImpl final : public Client {
     entry.request = std::move(request);
     entry.done = std::move(done);
     entry.headers = headers;
-    entry.timer = loop_.schedule(options_.request_timeout, [this, id] { on_call_timeout(id); });
+    entry.deadline = loop_.now() + options_.request_timeout;
+    arm_deadline_timer();
     if (phase_ == Phase::ready && queue_.empty()) {
       send_call(id, entry);
     } else {
@@ -258,6 +263,7 @@ class ClientImpl final : public Client {
     down_reason_ = "connection closed";
     close_done_ = done ? std::move(done) : [] {};
     restart_timer_.reset();
+    deadline_timer_.reset();
     end_handshake();
     auto failed = take_all_calls();
     retire_transport();
@@ -339,9 +345,9 @@ class ClientImpl final : public Client {
   struct Call {
     mcp::Message request;  // with the caller's id; kept for a resend after session expiry
     std::function<void(mcp::Message)> done;
-    ForwardedHeaders headers;          // the client's, for this request only
-    std::optional<std::int64_t> wire;  // while sent and unanswered
-    runtime::TimerHandle timer;
+    ForwardedHeaders headers;             // the client's, for this request only
+    std::optional<std::int64_t> wire;     // while sent and unanswered
+    runtime::Clock::time_point deadline;  // when it fails with backend_timeout
     bool resent = false;
   };
 
@@ -587,6 +593,30 @@ class ClientImpl final : public Client {
     pump();
   }
 
+  // Armed for the earliest deadline while calls exist. It stays armed when calls finish early:
+  // firing at a deadline nothing has any more costs less than re-arming for every call.
+  void arm_deadline_timer() {
+    if (deadline_timer_ || sweeping_deadlines_ || calls_.empty())
+      return;
+    const auto wait = calls_.begin()->second.deadline - loop_.now();
+    // Rounded up: the sweep must not run before the deadline it was armed for.
+    const auto delay = std::max(std::chrono::ceil<std::chrono::milliseconds>(wait),
+                                std::chrono::milliseconds::zero());
+    deadline_timer_ = loop_.schedule(delay, [this] { on_deadline(); });
+  }
+
+  void on_deadline() {
+    deadline_timer_.reset();
+    sweeping_deadlines_ = true;
+    // Completions may call back in (call, cancel, close): look at calls_ afresh each time.
+    // New calls get later deadlines, so the sweep ends.
+    while (!calls_.empty() && calls_.begin()->second.deadline <= loop_.now())
+      on_call_timeout(calls_.begin()->first);
+    sweeping_deadlines_ = false;
+    if (phase_ != Phase::closed)
+      arm_deadline_timer();
+  }
+
   void on_call_timeout(CallId id) {
     auto it = calls_.find(id);
     if (it == calls_.end())
@@ -650,7 +680,6 @@ class ClientImpl final : public Client {
   }
 
   void complete(Call entry, mcp::Message response) {
-    entry.timer.reset();
     if (entry.done)
       entry.done(std::move(response));
   }
@@ -718,6 +747,8 @@ class ClientImpl final : public Client {
   std::optional<runtime::Clock::time_point> ready_since_;
   std::uint32_t attempt_ = 0;
   runtime::TimerHandle restart_timer_;
+  runtime::TimerHandle deadline_timer_;  // for the first entry of calls_
+  bool sweeping_deadlines_ = false;
   std::function<void()> close_done_;
 
   std::int64_t next_wire_ = 1;

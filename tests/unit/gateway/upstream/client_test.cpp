@@ -309,6 +309,49 @@ TEST_F(ClientTest, TimeoutAnswersMinus32003AndCancelsUpstream) {
   EXPECT_EQ(results_.size(), 1u);
 }
 
+// All calls share one deadline timer: each still fails exactly its own timeout after it was
+// made, calls answered early change nothing for the others, and a call made from inside a
+// timeout's completion gets a full timeout of its own.
+TEST_F(ClientTest, EveryCallTimesOutOnItsOwnDeadline) {
+  start_ready();
+  client_->call(mcp::make_request(mcp::RequestId("first"), "tools/call", json{{"name", "echo"}}),
+                [this](mcp::Message response) {
+                  results_.push_back(std::move(response));
+                  call("from-completion");
+                });
+  loop_.advance(300ms);
+  call("answered");
+  const auto answered_wire = *wire().last().id;
+  loop_.advance(300ms);
+  call("third");
+  EXPECT_EQ(loop_.pending_timers(), 1u);  // one timer for three calls
+  wire().deliver(mcp::make_success_response(answered_wire, json::object()));
+
+  const auto ids = [this] {
+    std::vector<std::string> seen;
+    for (const auto& result : results_)
+      seen.push_back(result.id->to_string() + (result.kind == mcp::MessageKind::error_response
+                                                   ? " " + std::to_string(result.error.code)
+                                                   : std::string(" ok")));
+    return seen;
+  };
+  const std::string timeout = " " + std::to_string(gateway_error::backend_timeout);
+  loop_.advance(399ms);  // 999 ms
+  EXPECT_EQ(ids(), std::vector<std::string>{"\"answered\" ok"});
+  loop_.advance(1ms);  // 1000 ms: "first"
+  EXPECT_EQ(ids(), (std::vector<std::string>{"\"answered\" ok", "\"first\"" + timeout}));
+  loop_.advance(599ms);  // 1599 ms
+  EXPECT_EQ(results_.size(), 2u);
+  loop_.advance(1ms);  // 1600 ms: "third"
+  EXPECT_EQ(ids().back(), "\"third\"" + timeout);
+  loop_.advance(399ms);  // 1999 ms
+  EXPECT_EQ(results_.size(), 3u);
+  loop_.advance(1ms);  // 2000 ms: the call made at 1000 ms
+  ASSERT_EQ(results_.size(), 4u);
+  EXPECT_EQ(ids().back(), "\"from-completion\"" + timeout);
+  EXPECT_EQ(loop_.pending_timers(), 0u);  // nothing left to time out: not re-armed
+}
+
 TEST_F(ClientTest, QueuedCallTimesOutWithoutReachingTheBackend) {
   create();
   client_->start();
