@@ -127,6 +127,7 @@ class WatchedTransport final : public upstream::Transport {
   }
   void reset_session() override { inner_->reset_session(); }
   std::string session_id() const override { return inner_->session_id(); }
+  bool sessions_can_expire() const override { return inner_->sessions_can_expire(); }
   void set_capture_session(std::string client_session) override {
     inner_->set_capture_session(std::move(client_session));
   }

@@ -516,16 +516,18 @@ class ClientImpl final : public Client {
     const std::int64_t wire = next_wire_++;
     entry.wire = wire;
     wire_calls_.emplace(wire, id);
-    // After its one resend a call cannot be sent again: keep only what a completion needs.
-    mcp::Message outgoing = entry.resent ? std::move(entry.request) : entry.request;
-    if (entry.resent) {
+    // A call is kept whole only while it may have to be sent again (once, after its session
+    // expired); otherwise only what a completion needs stays.
+    const bool keep_whole = !entry.resent && transport_->sessions_can_expire();
+    mcp::Message outgoing = keep_whole ? entry.request : std::move(entry.request);
+    if (!keep_whole) {
       entry.request = mcp::Message();
       entry.request.kind = mcp::MessageKind::request;
       entry.request.id = outgoing.id;
       entry.request.method = outgoing.method;
     }
     outgoing.id = wire;
-    if (entry.resent) {
+    if (!keep_whole) {
       const ForwardedHeaders headers = std::move(entry.headers);
       entry.headers.clear();
       send(std::move(outgoing), headers);

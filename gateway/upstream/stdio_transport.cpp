@@ -540,6 +540,7 @@ class StdioTransport final : public Transport {
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
   std::string session_id() const override { return {}; }
+  bool sessions_can_expire() const override { return false; }
   void set_capture_session(std::string client_session) override {
     core_->set_capture_session(std::move(client_session));
   }

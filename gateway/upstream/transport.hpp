@@ -86,6 +86,10 @@ class Transport {
   // Streamable HTTP: the backend's Mcp-Session-Id ("" when none); for logs and, later,
   // sealed session tokens.
   virtual std::string session_id() const = 0;
+  // Whether a request can fail with session_expired, after which the Client sends it again and
+  // so must keep a copy of every request in flight. Only Streamable HTTP has expiring sessions;
+  // the default is the safe answer.
+  virtual bool sessions_can_expire() const { return true; }
   // The client-facing session this transport serves (per_session upstreams), put in
   // Record::session of every message it records. Set before start(); "" (the default) for a
   // shared upstream, which serves many client sessions. Test fakes may ignore it.

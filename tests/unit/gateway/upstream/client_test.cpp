@@ -28,6 +28,7 @@ struct FakeWire {
   bool started = false;
   bool closed = false;
   bool destroyed = false;
+  bool sessions_can_expire = true;
   std::function<void()> close_done;
 
   // The backend's side of the pipe.
@@ -77,6 +78,7 @@ class FakeTransport final : public Transport {
   }
   void reset_session() override { ++wire_->session_resets; }
   std::string session_id() const override { return {}; }
+  bool sessions_can_expire() const override { return wire_->sessions_can_expire; }
   void set_capture_session(std::string client_session) override {
     wire_->started_before_capture_session = wire_->started;
     wire_->capture_session = std::move(client_session);
@@ -95,10 +97,12 @@ class FakeFactory final : public TransportFactory {
  public:
   std::unique_ptr<Transport> create() override {
     wires.push_back(std::make_shared<FakeWire>());
+    wires.back()->sessions_can_expire = sessions_can_expire;
     return std::make_unique<FakeTransport>(wires.back());
   }
   void shutdown() override {}
   std::vector<std::shared_ptr<FakeWire>> wires;
+  bool sessions_can_expire = true;
 };
 
 class RecordingEvents final : public ClientEvents {
@@ -350,6 +354,23 @@ TEST_F(ClientTest, EveryCallTimesOutOnItsOwnDeadline) {
   ASSERT_EQ(results_.size(), 4u);
   EXPECT_EQ(ids().back(), "\"from-completion\"" + timeout);
   EXPECT_EQ(loop_.pending_timers(), 0u);  // nothing left to time out: not re-armed
+}
+
+// Without expiring sessions the Client keeps no copy of a request it sent; answers and
+// timeouts still carry the caller's id.
+TEST_F(ClientTest, CallsOnTransportsWithoutExpiringSessionsCompleteWithTheCallersId) {
+  factory_.sessions_can_expire = false;
+  start_ready();
+  call("answered", "tools/call", json{{"name", "echo"}, {"arguments", {{"text", "hi"}}}});
+  EXPECT_EQ(wire().last().params, (json{{"name", "echo"}, {"arguments", {{"text", "hi"}}}}));
+  wire().deliver(mcp::make_success_response(*wire().last().id, json{{"content", json::array()}}));
+  call("slow");
+  loop_.advance(1000ms);
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId("answered"));
+  EXPECT_EQ(results_[0].result, (json{{"content", json::array()}}));
+  EXPECT_EQ(results_[1].id, mcp::RequestId("slow"));
+  EXPECT_EQ(results_[1].error.code, gateway_error::backend_timeout);
 }
 
 TEST_F(ClientTest, QueuedCallTimesOutWithoutReachingTheBackend) {
