@@ -1,39 +1,68 @@
 #!/usr/bin/env bash
 # The `mcpgw replay` overhead benchmark (docs/benchmarks.md, "replay"): bench/replay_session
 # records a stdio session of EXCHANGES (default 10000) sequential echo calls with mcpgw-fixture
-# and measures that run: the backend's own time plus the least a client adds. Then hyperfine
-# runs `mcpgw replay` of that recording against the same fixture ROUNDS times (default 15). The
-# overhead per exchange is (replay's mean wall time - the baseline's mean) / EXCHANGES; both
-# include starting the fixture, the handshake and the process exit, replay also reading the
-# recording, comparing every answer and writing the report. Medians and minimums are reported.
+# and measures that run: the backend's own time plus the least a client adds. Then, ROUNDS
+# times (default 30), it runs that baseline client once and `mcpgw replay` of the recording
+# against the same fixture once, back to back, so that both runs of a pair see the same load on
+# the machine. The overhead per exchange is the median over the pairs of (replay's wall time -
+# the baseline's) / EXCHANGES; both include starting the fixture, the handshake and the process
+# exit, replay also reading the recording, comparing every answer and writing the report.
 # Usage: bash bench/replay.sh      Environment: MCPGW_BUILD_DIR (default build), EXCHANGES, ROUNDS
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MCPGW_BUILD_DIR:-$repo/build}
 exchanges=${EXCHANGES:-10000}
-rounds=${ROUNDS:-15}
+rounds=${ROUNDS:-30}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+mcpgw=$build/cli/mcpgw
 fixture=$build/fixture/mcpgw-fixture
-for tool in hyperfine jq "$build/cli/mcpgw" "$build/bench/replay_session" "$fixture"; do
-  command -v "$tool" >/dev/null || { echo "replay.sh: $tool is missing" >&2; exit 2; }
+baseline=$build/bench/replay_session
+for tool in "$mcpgw" "$baseline" "$fixture"; do
+  [[ -x $tool ]] || { echo "replay.sh: $tool is missing" >&2; exit 2; }
 done
 recording=$work/session.log
-"$build/bench/replay_session" "$fixture" "$recording" "$exchanges" 2>/dev/null
+"$baseline" "$fixture" "$recording" "$exchanges" 2>/dev/null
 
-hyperfine --runs "$rounds" --warmup 1 --export-json "$work/times.json" \
-  -n "baseline client" "$build/bench/replay_session $fixture $work/again.log $exchanges 2>/dev/null" \
-  -n "mcpgw replay" "$build/cli/mcpgw replay --target-command '$fixture stdio' $recording >/dev/null"
-# Medians (and the fastest runs) rather than means: on a shared VM the round trips of both
-# runs wander with scheduling, and one slow run would move a mean.
-jq -r --argjson n "$exchanges" '
-  (.results[0]) as $base | (.results[1]) as $replay |
-  (.results[] | "\(.command): median \(.median * 1000 | floor) ms, min \(.min * 1000 | floor) ms"),
-  "replay overhead (medians): \((($replay.median - $base.median) / $n * 1000000) * 100 | floor / 100) us per exchange",
-  "replay overhead (fastest runs): \((($replay.min - $base.min) / $n * 1000000) * 100 | floor / 100) us per exchange"' \
-  "$work/times.json"
-"$build/cli/mcpgw" replay --target-command "$fixture stdio" "$recording" | tail -1
+now_ns() { date +%s%N; }
+run_baseline() { "$baseline" "$fixture" "$work/again.log" "$exchanges" >/dev/null 2>&1; }
+run_replay() { "$mcpgw" replay --target-command "$fixture stdio" "$recording" >/dev/null; }
+
+run_baseline && run_replay  # warm-up: page cache, dynamic loader
+: >"$work/pairs"
+for ((round = 0; round < rounds; ++round)); do
+  start=$(now_ns)
+  run_baseline
+  middle=$(now_ns)
+  run_replay
+  end=$(now_ns)
+  echo "$((middle - start)) $((end - middle))" >>"$work/pairs"
+done
+
+# Medians: on a shared VM single runs wander with scheduling, and one slow run would move a mean.
+awk -v n="$exchanges" '
+  function median(values, count,    sorted, i, j, t) {
+    for (i = 1; i <= count; ++i) sorted[i] = values[i]
+    for (i = 2; i <= count; ++i)
+      for (j = i; j > 1 && sorted[j - 1] > sorted[j]; --j) { t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t }
+    return count % 2 ? sorted[(count + 1) / 2] : (sorted[count / 2] + sorted[count / 2 + 1]) / 2
+  }
+  { base[NR] = $1; replay[NR] = $2; diff[NR] = $2 - $1 }
+  END {
+    printf "pairs: %d\n", NR
+    printf "baseline client: median %.0f ms\n", median(base, NR) / 1e6
+    printf "mcpgw replay:    median %.0f ms\n", median(replay, NR) / 1e6
+    printf "replay overhead: median %.2f us per exchange (the middle half of the pairs: %.2f to %.2f)\n",
+      median(diff, NR) / n / 1e3, quartile(diff, NR, 1) / n / 1e3, quartile(diff, NR, 3) / n / 1e3
+  }
+  function quartile(values, count, which,    sorted, i, j, t) {
+    for (i = 1; i <= count; ++i) sorted[i] = values[i]
+    for (i = 2; i <= count; ++i)
+      for (j = i; j > 1 && sorted[j - 1] > sorted[j]; --j) { t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t }
+    return sorted[int((count - 1) * which / 4) + 1]
+  }' "$work/pairs"
+"$mcpgw" replay --target-command "$fixture stdio" "$recording" | tail -1
 /usr/bin/time -f "mcpgw replay peak RSS: %M KiB" \
-  "$build/cli/mcpgw" replay --target-command "$fixture stdio" "$recording" >/dev/null
+  "$mcpgw" replay --target-command "$fixture stdio" "$recording" >/dev/null
