@@ -1,6 +1,7 @@
 #include "replay/recording.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -122,10 +123,12 @@ class CountingSink final : public mcp::traffic::Sink {
   mcp::traffic::Sink& next_;
 };
 
-// A session being collected: the exchanges it needs, in the order the Pairer gave them.
+// A session being collected: the exchanges it needs, in the order the Pairer gave them. A
+// deque, not a vector: exchanges are large, and a growing vector would move every one of them
+// again at each reallocation and touch twice their memory.
 struct Collected {
   RecordedSession session;
-  std::vector<Exchange> exchanges;
+  std::deque<Exchange> exchanges;
   std::uint64_t first_position = 0;
   std::optional<std::int64_t> first_time_us;
 };
@@ -353,7 +356,7 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
     }
     if (exchange.direction == Direction::server_to_client) {
       if (exchange.kind == ExchangeKind::request)
-        session.server_requests.push_back({std::move(exchange), std::nullopt});
+        session.server_requests.emplace_back().exchange = std::move(exchange);
       continue;
     }
     if (exchange.kind == ExchangeKind::notification) {
@@ -374,10 +377,10 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         }
         continue;
       }
-      RecordedStep step;
+      // Built in place: a step is moved no more than its exchange must be.
+      RecordedStep& step = session.steps.emplace_back();
       step.offset_us = offset_of(exchange);
       step.exchange = std::move(exchange);
-      session.steps.push_back(std::move(step));
       continue;
     }
     if (exchange.method == "initialize") {
@@ -406,7 +409,8 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         }
       }
     }
-    RecordedStep step;
+    const std::size_t step_index = session.steps.size();
+    RecordedStep& step = session.steps.emplace_back();
     step.offset_us = offset_of(exchange);
     if (exchange.status == Status::cancelled) {
       step.cancelled = true;
@@ -421,10 +425,9 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
       }
     }
     if (next_cursor)
-      chains.insert_or_assign({exchange.method, *next_cursor}, session.steps.size());
-    requests_by_id.insert_or_assign(exchange.id, session.steps.size());
+      chains.insert_or_assign({exchange.method, *next_cursor}, step_index);
+    requests_by_id.insert_or_assign(exchange.id, step_index);
     step.exchange = std::move(exchange);
-    session.steps.push_back(std::move(step));
   }
 
   // Client replies recorded in another file than the server requests they answer (stdio, one
