@@ -51,24 +51,29 @@ void Pairer::on_problem(Problem&& problem) {
 }
 
 void Pairer::on_event(Event&& event) {
-  const std::uint64_t position = next_position_++;
   SummaryError error;
   auto summary = summarize_message(event.message, &error);
   if (!summary) {
+    ++next_position_;
     on_problem_({std::move(event.where), "not a JSON-RPC message: " + error.message + " (at byte " +
                                              std::to_string(error.offset) + " of the message)"});
     return;
   }
-  switch (summary->kind) {
+  on_summarized_event(std::move(event), std::move(*summary));
+}
+
+void Pairer::on_summarized_event(Event&& event, MessageSummary&& summary) {
+  const std::uint64_t position = next_position_++;
+  switch (summary.kind) {
     case SummaryKind::request:
-      on_request(std::move(event), std::move(*summary), position);
+      on_request(std::move(event), std::move(summary), position);
       break;
     case SummaryKind::notification:
-      on_notification(std::move(event), std::move(*summary), position);
+      on_notification(std::move(event), std::move(summary), position);
       break;
     case SummaryKind::response:
     case SummaryKind::error_response:
-      on_response(std::move(event), std::move(*summary), position);
+      on_response(std::move(event), std::move(summary), position);
       break;
   }
 }

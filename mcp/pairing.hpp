@@ -48,6 +48,7 @@ class Pairer final : public Sink {
 
   void on_event(Event&& event) override;
   void on_problem(Problem&& problem) override;
+  void on_summarized_event(Event&& event, MessageSummary&& summary) override;
 
   // End of input: every request still waiting comes out as pending, in order.
   void finish();

@@ -14,7 +14,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+namespace mcpgw::mcp {
+struct MessageSummary;  // mcp/message_summary.hpp
+}  // namespace mcpgw::mcp
 
 namespace mcpgw::mcp::traffic {
 
@@ -95,6 +100,13 @@ class Sink {
   virtual ~Sink() = default;
   virtual void on_event(Event&& event) = 0;
   virtual void on_problem(Problem&& problem) = 0;
+  // A decoder that has already summarized the message hands the summary on, so that a sink
+  // that needs it (the Pairer) does not scan the text again. `summary` must be
+  // summarize_message(event.message). Sinks that do not need it get on_event.
+  virtual void on_summarized_event(Event&& event, MessageSummary&& summary) {
+    static_cast<void>(summary);
+    on_event(std::move(event));
+  }
 };
 
 enum class Format : std::uint8_t { capture, har, http_transcript, pcap, stdio };

@@ -107,12 +107,12 @@ class CountingSink final : public mcp::traffic::Sink {
  public:
   explicit CountingSink(mcp::traffic::Sink& next) : next_(next) {}
   void on_event(Event&& event) override {
-    if (event.direction == Direction::client_to_server) {
-      ++client_messages;
-    } else {
-      ++server_messages;
-    }
+    count(event);
     next_.on_event(std::move(event));
+  }
+  void on_summarized_event(Event&& event, mcp::MessageSummary&& summary) override {
+    count(event);
+    next_.on_summarized_event(std::move(event), std::move(summary));
   }
   void on_problem(Problem&& problem) override { next_.on_problem(std::move(problem)); }
 
@@ -120,6 +120,14 @@ class CountingSink final : public mcp::traffic::Sink {
   std::uint64_t server_messages = 0;
 
  private:
+  void count(const Event& event) {
+    if (event.direction == Direction::client_to_server) {
+      ++client_messages;
+    } else {
+      ++server_messages;
+    }
+  }
+
   mcp::traffic::Sink& next_;
 };
 
