@@ -1,5 +1,6 @@
 #include "mcp/pairing.hpp"
 
+#include <tuple>
 #include <utility>
 
 namespace mcpgw::mcp::traffic {
@@ -260,9 +261,8 @@ void Pairer::forget_pending(const Exchange& exchange) {
 void Pairer::complete(std::uint64_t position) {
   if (const auto found = detached_.find(position); found != detached_.end()) {
     forget_pending(found->second);
-    Exchange exchange = std::move(found->second);
-    detached_.erase(found);
-    emit(std::move(exchange));
+    auto node = detached_.extract(found);
+    emit(std::move(node.mapped()));
     return;
   }
   const auto found = open_.find(position);
@@ -271,9 +271,9 @@ void Pairer::complete(std::uint64_t position) {
   forget_pending(found->second.exchange);
   found->second.complete = true;
   if (!options_.ordered || found == open_.begin()) {
-    Exchange exchange = std::move(found->second.exchange);
-    open_.erase(found);
-    emit(std::move(exchange));
+    // Extracted, not copied out: an exchange is large and is moved only where it must be.
+    auto node = open_.extract(found);
+    emit(std::move(node.mapped().exchange));
     drain();
   }
 }
@@ -284,7 +284,8 @@ void Pairer::add_complete(Exchange&& exchange) {
     return;
   }
   const std::uint64_t position = exchange.position;
-  open_.emplace(position, Open{std::move(exchange), true});
+  open_.emplace(std::piecewise_construct, std::forward_as_tuple(position),
+                std::forward_as_tuple(std::move(exchange), true));
   bound_held_back();
 }
 
@@ -295,7 +296,8 @@ void Pairer::add_pending(Exchange&& exchange) {
     return;
   }
   const bool first = open_.empty();
-  open_.emplace(position, Open{std::move(exchange), false});
+  open_.emplace(std::piecewise_construct, std::forward_as_tuple(position),
+                std::forward_as_tuple(std::move(exchange), false));
   if (first) {
     blocked_position_ = position;
     blocked_since_ = std::chrono::steady_clock::now();
@@ -305,9 +307,8 @@ void Pairer::add_pending(Exchange&& exchange) {
 
 void Pairer::drain() {
   while (!open_.empty() && open_.begin()->second.complete) {
-    Exchange exchange = std::move(open_.begin()->second.exchange);
-    open_.erase(open_.begin());
-    emit(std::move(exchange));
+    auto node = open_.extract(open_.begin());
+    emit(std::move(node.mapped().exchange));
   }
   if (!open_.empty() && blocked_position_ != open_.begin()->first) {
     blocked_position_ = open_.begin()->first;
