@@ -1,5 +1,7 @@
 #include "mcp/jsonrpc.hpp"
 
+#include "mcp/message_summary.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <utility>
@@ -889,6 +891,22 @@ std::size_t json_depth(const json& value, std::size_t limit) {
     }
   }
   return deepest;
+}
+
+Expected<RequestText, std::string> read_request_text(std::string_view text) {
+  SummaryError error;
+  auto summary = summarize_message(text, &error);
+  if (!summary)
+    return unexpected(std::move(error.message));
+  if (summary->kind != SummaryKind::request)
+    return unexpected(std::string("not a request"));
+  const auto id_span = find_member_value(text, "id");
+  if (!id_span)
+    return unexpected(std::string("no single id member"));
+  auto id = RequestId::from_json(nlohmann::json::parse(summary->id, nullptr, false));
+  if (!id)
+    return unexpected("id " + id.error());
+  return RequestText{std::move(*id), std::move(summary->method), id_span->offset, id_span->length};
 }
 
 }  // namespace mcpgw::mcp

@@ -215,6 +215,18 @@ Expected<nlohmann::json, DecodeError> parse_json(std::string_view text,
 // One message; a batch is rejected with batch_not_allowed (the id-less -32600 answer).
 Expected<Message, DecodeError> decode_message(std::string_view text,
                                               const DecodeOptions& options = {});
+
+// A request written as JSON text, read without building a tree (mcp/message_summary.hpp):
+// its id, its method, and where the id's value is, so the text can go to a backend with
+// another id spliced in (Client::call_text). Fails when the text is not one JSON-RPC request
+// whose id is a string or a 64-bit integer; the message says why, for logs.
+struct RequestText {
+  RequestId id;
+  std::string method;
+  std::size_t id_offset = 0;  // of the id's value in the text
+  std::size_t id_length = 0;
+};
+Expected<RequestText, std::string> read_request_text(std::string_view text);
 // A message or a batch (JSON-RPC batches are part of MCP 2025-03-26 only; callers check the
 // negotiated version). Fails as a whole for invalid JSON, an empty or oversized batch, or a
 // single invalid message; a batch element that is invalid gets its own error in items.

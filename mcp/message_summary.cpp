@@ -398,4 +398,25 @@ bool split_batch(std::string_view text, std::vector<std::string_view>& members,
   return true;
 }
 
+std::optional<TextSpan> find_member_value(std::string_view object_text, std::string_view name) {
+  Scanner scanner(object_text, kMaxSummaryDepth);
+  std::optional<TextSpan> found;
+  bool duplicate = false;
+  const bool ok = scanner.scan_object(0, [&](std::string_view member, std::size_t level) {
+    if (member != name) {
+      return scanner.skip_value(level);
+    }
+    const std::string_view value = scanner.value_text(level);
+    if (found) {
+      duplicate = true;
+    }
+    found = TextSpan{static_cast<std::size_t>(value.data() - object_text.data()), value.size()};
+    return !scanner.failed();
+  });
+  if (!ok || !scanner.expect_end() || duplicate) {
+    return std::nullopt;
+  }
+  return found;
+}
+
 }  // namespace mcpgw::mcp

@@ -56,4 +56,14 @@ std::optional<MessageSummary> summarize_message(std::string_view text, SummaryEr
 bool split_batch(std::string_view text, std::vector<std::string_view>& members,
                  SummaryError* error);
 
+// Where the value of the top-level member `name` is in the text of a JSON object: its offset
+// and length, so a caller can splice in another value without building a tree (the upstream
+// client gives a request written as text its own id this way). Nothing when the text is not
+// exactly one valid JSON object or when the member is absent or appears twice.
+struct TextSpan {
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
+std::optional<TextSpan> find_member_value(std::string_view object_text, std::string_view name);
+
 }  // namespace mcpgw::mcp

@@ -6,7 +6,8 @@
 //  - every decoded message encodes to one line that decodes to an equal message, and to_json
 //    agrees with encode;
 //  - classify() agrees with the decoded kind, and from_json() with decode_message();
-//  - routing keys and progress tokens either extract or give an invalid-params error.
+//  - routing keys and progress tokens either extract or give an invalid-params error;
+//  - read_request_text() agrees with decode_message() on what it accepts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -116,9 +117,38 @@ void run(std::string_view input, const DecodeOptions& options) {
 
 }  // namespace
 
+// read_request_text() (the tree-free reading Client::call_text relies on) agrees with the
+// codec wherever the codec accepts the text: same id and method, and the text with another id
+// spliced in decodes to the same request with that id.
+void check_request_text(std::string_view input) {
+  auto head = read_request_text(input);
+  auto decoded = decode_message(input);
+  if (!head) {
+    // The codec may accept what the tree-free reading refuses only in one way: a BOM.
+    check(!decoded || !decoded->is_request() || input.starts_with("\xEF\xBB\xBF"),
+          "read_request_text refuses a request the codec accepts");
+    return;
+  }
+  check(head->id_offset + head->id_length <= input.size(), "id span inside the text");
+  if (!decoded)
+    return;  // the codec is stricter in corners (deep duplicate keys, lossy integers)
+  check(decoded->is_request(), "read_request_text accepts only requests");
+  check(decoded->id == head->id, "read_request_text id");
+  check(decoded->method == head->method, "read_request_text method");
+  std::string spliced(input.substr(0, head->id_offset));
+  spliced += "\"spliced\"";
+  spliced += input.substr(head->id_offset + head->id_length);
+  auto again = decode_message(spliced);
+  check(again.has_value(), "spliced request decodes");
+  check(again->id == RequestId("spliced"), "spliced id");
+  check(again->method == decoded->method && again->params == decoded->params,
+        "splicing changes only the id");
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   run(input, DecodeOptions{});
+  check_request_text(input);
 
   const std::uint8_t last = size == 0 ? 0 : data[size - 1];
   DecodeOptions options;

@@ -928,3 +928,53 @@ TEST(JsonRpcHelpers, KindNames) {
 
 }  // namespace
 }  // namespace mcpgw::mcp
+
+namespace mcpgw::mcp {
+namespace {
+
+// The text with the id's value (as read_request_text located it) replaced.
+std::string with_id(std::string_view text, const RequestText& head, std::string_view id) {
+  std::string out(text.substr(0, head.id_offset));
+  out += id;
+  out += text.substr(head.id_offset + head.id_length);
+  return out;
+}
+
+TEST(ReadRequestText, FindsTheIdAndMethodWithoutATree) {
+  const std::string text =
+      R"({"jsonrpc":"2.0", "id" : 17 ,"method":"tools/call","params":{"id":"inner","x":[1,{"id":2}]}})";
+  auto head = read_request_text(text);
+  ASSERT_TRUE(head) << head.error();
+  EXPECT_EQ(head->id, RequestId(17));
+  EXPECT_EQ(head->method, "tools/call");
+  EXPECT_EQ(
+      with_id(text, *head, "4"),
+      R"({"jsonrpc":"2.0", "id" : 4 ,"method":"tools/call","params":{"id":"inner","x":[1,{"id":2}]}})");
+}
+
+TEST(ReadRequestText, StringIdsKeepTheirEscapesAndAnEscapedMemberNameCounts) {
+  const std::string text = R"({"method":"ping","\u0069d":"a\"b\u00e9","jsonrpc":"2.0"})";
+  auto head = read_request_text(text);
+  ASSERT_TRUE(head) << head.error();
+  EXPECT_EQ(head->id, RequestId("a\"b\xc3\xa9"));
+  EXPECT_EQ(with_id(text, *head, "9"), R"({"method":"ping","\u0069d":9,"jsonrpc":"2.0"})");
+}
+
+TEST(ReadRequestText, RejectsWhatIsNotOneRequestWithAUsableId) {
+  for (const char* text : {
+           R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+           R"({"jsonrpc":"2.0","id":1,"result":{}})",
+           R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
+           R"({"jsonrpc":"2.0","id":null,"method":"ping"})",
+           R"({"jsonrpc":"2.0","id":1,"id":2,"method":"ping"})",
+           R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])",
+           R"({"jsonrpc":"2.0","id":1,"method":"ping"} trailing)",
+           R"({"jsonrpc":"2.0","id":1,"method":"ping")",
+           "",
+       }) {
+    EXPECT_FALSE(read_request_text(text)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace mcpgw::mcp
