@@ -134,38 +134,41 @@ class ClientImpl final : public Client {
                  "Internal error");
       return id;
     }
-    switch (phase_) {
-      case Phase::down:
-      case Phase::closed:
-        fail_later(std::move(request.id), std::move(done), gateway_error::backend_unavailable,
-                   unavailable_message(down_reason_));
-        return id;
-      case Phase::idle:
-      case Phase::starting:
-        if (queued_calls_ >= options_.max_queued) {
-          fail_overloaded(std::move(request.id), std::move(done));
-          return id;
-        }
-        break;
-      case Phase::ready:
-        if (wire_calls_.size() >= options_.max_pending) {
-          fail_overloaded(std::move(request.id), std::move(done));
-          return id;
-        }
-        break;
-    }
+    if (!admissible(request.id, done))
+      return id;
     Call& entry = calls_[id];
     entry.request = std::move(request);
     entry.done = std::move(done);
     entry.headers = headers;
-    entry.deadline = loop_.now() + options_.request_timeout;
-    arm_deadline_timer();
-    if (phase_ == Phase::ready && queue_.empty()) {
-      send_call(id, entry);
-    } else {
-      queue_.push_back(Queued{id, {}});
-      ++queued_calls_;
+    admit(id, entry);
+    return id;
+  }
+
+  CallId call_text(std::string text, std::function<void(mcp::Message)> done) override {
+    if (!transport_ || !transport_->accepts_text() || transport_->sessions_can_expire()) {
+      auto decoded = mcp::decode_message(text);
+      return call(decoded ? std::move(*decoded) : mcp::Message{}, std::move(done));
     }
+    const CallId id = next_call_id.fetch_add(1, std::memory_order_relaxed);
+    auto head = mcp::read_request_text(text);  // no tree: where the id is, for the wire id
+    if (!head) {
+      spdlog::error("backend '{}': call_text() needs one JSON-RPC request: {}",
+                    options_.backend_name, head.error());
+      fail_later(std::nullopt, std::move(done), mcp::error_code::internal_error, "Internal error");
+      return id;
+    }
+    std::optional<mcp::RequestId> caller_id = std::move(head->id);
+    if (!admissible(caller_id, done))
+      return id;
+    Call& entry = calls_[id];
+    entry.request.kind = mcp::MessageKind::request;
+    entry.request.id = std::move(caller_id);
+    entry.request.method = std::move(head->method);
+    entry.text = std::move(text);
+    entry.text_id_offset = head->id_offset;
+    entry.text_id_length = head->id_length;
+    entry.done = std::move(done);
+    admit(id, entry);
     return id;
   }
 
@@ -345,7 +348,11 @@ class ClientImpl final : public Client {
   struct Call {
     mcp::Message request;  // with the caller's id; kept for a resend after session expiry
     std::function<void(mcp::Message)> done;
-    ForwardedHeaders headers;             // the client's, for this request only
+    ForwardedHeaders headers;  // the client's, for this request only
+    // call_text(): the request as given, and where its id is; sent with the wire id spliced in.
+    std::string text;
+    std::size_t text_id_offset = 0;
+    std::size_t text_id_length = 0;
     std::optional<std::int64_t> wire;     // while sent and unanswered
     runtime::Clock::time_point deadline;  // when it fails with backend_timeout
     bool resent = false;
@@ -504,6 +511,44 @@ class ClientImpl final : public Client {
 
   // ---- calls ----
 
+  // Whether a new call may be queued or sent now; if not, `done` gets the refusal (posted).
+  bool admissible(std::optional<mcp::RequestId>& caller_id,
+                  std::function<void(mcp::Message)>& done) {
+    switch (phase_) {
+      case Phase::down:
+      case Phase::closed:
+        fail_later(std::move(caller_id), std::move(done), gateway_error::backend_unavailable,
+                   unavailable_message(down_reason_));
+        return false;
+      case Phase::idle:
+      case Phase::starting:
+        if (queued_calls_ >= options_.max_queued) {
+          fail_overloaded(std::move(caller_id), std::move(done));
+          return false;
+        }
+        return true;
+      case Phase::ready:
+        if (wire_calls_.size() >= options_.max_pending) {
+          fail_overloaded(std::move(caller_id), std::move(done));
+          return false;
+        }
+        return true;
+    }
+    return true;
+  }
+
+  // Starts the timeout of an accepted call and sends it, or queues it behind the handshake.
+  void admit(CallId id, Call& entry) {
+    entry.deadline = loop_.now() + options_.request_timeout;
+    arm_deadline_timer();
+    if (phase_ == Phase::ready && queue_.empty()) {
+      send_call(id, entry);
+    } else {
+      queue_.push_back(Queued{id, {}});
+      ++queued_calls_;
+    }
+  }
+
   // Through the current transport, with forwarded client headers when there are any.
   void send(mcp::Message message, const ForwardedHeaders& headers) {
     if (headers.empty())
@@ -516,6 +561,23 @@ class ClientImpl final : public Client {
     const std::int64_t wire = next_wire_++;
     entry.wire = wire;
     wire_calls_.emplace(wire, id);
+    if (!entry.text.empty()) {
+      // Only transports that accept text get text calls, and those have no expiring sessions
+      // (a transport replaced after a crash fails its calls): the text is sent once.
+      const std::string wire_text = std::to_string(wire);
+      std::string outgoing;
+      outgoing.reserve(entry.text.size() + wire_text.size());
+      outgoing.append(entry.text, 0, entry.text_id_offset);
+      outgoing += wire_text;
+      outgoing.append(entry.text, entry.text_id_offset + entry.text_id_length);
+      std::string().swap(entry.text);
+      mcp::Message head;
+      head.kind = mcp::MessageKind::request;
+      head.id = wire;
+      head.method = entry.request.method;
+      transport_->send_text(head, std::move(outgoing));
+      return;
+    }
     // A call is kept whole only while it may have to be sent again (once, after its session
     // expired); otherwise only what a completion needs stays.
     const bool keep_whole = !entry.resent && transport_->sessions_can_expire();

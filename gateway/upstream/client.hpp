@@ -88,6 +88,15 @@ class Client {
     (void)headers;
     return call(std::move(request), std::move(done));
   }
+  // call() for a request that is already JSON text, as replay re-sends recorded requests: it
+  // goes out byte for byte except for its "id" value, which becomes the wire id, and is not
+  // parsed into a tree on the way. Text that is not one JSON-RPC request fails like call() of
+  // a non-request (-32603, through EventLoop::post). The real Client overrides it; the default
+  // (test fakes) decodes the text and calls call().
+  virtual CallId call_text(std::string text, std::function<void(mcp::Message)> done) {
+    auto decoded = mcp::decode_message(text);
+    return call(decoded ? std::move(*decoded) : mcp::Message{}, std::move(done));
+  }
   // Sends notifications/cancelled for the call (with the wire id) and forgets it: `done` is
   // not called. A late response from the backend is dropped.
   virtual void cancel(CallId call, const std::string& reason) = 0;

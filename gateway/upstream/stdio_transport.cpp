@@ -102,12 +102,14 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
     write_next();
   }
 
-  void send(const mcp::Message& message) {
+  void send(const mcp::Message& message) { send_text(mcp::encode(message)); }
+
+  // One message as compact JSON text (encode() output, or a request given as text).
+  void send_text(const std::string& text) {
     if (closing_ || terminating_ || exit_ || (started_ && (pid_ <= 0 || !stdin_.is_open()))) {
       spdlog::debug("backend '{}': dropping a message sent after the process ended", spec_->name);
       return;
     }
-    const std::string text = mcp::encode(message);
     if (spec_->limits.recorder != nullptr)
       capture::record_text(*spec_->limits.recorder,
                            capture_context(mcp::traffic::Direction::client_to_server), text);
@@ -537,6 +539,14 @@ class StdioTransport final : public Transport {
 
   void start(TransportHandler& handler) override { core_->start(handler); }
   void send(mcp::Message message) override { core_->send(message); }
+  bool accepts_text() const override { return true; }
+  void send_text(const mcp::Message&, std::string text) override {
+    // A raw line break in valid JSON text can only be whitespace between tokens (inside strings
+    // it is escaped), so a pretty-printed request becomes one line without changing its meaning.
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    core_->send_text(text);
+  }
   void on_initialized(const std::string&) override {}
   void reset_session() override {}
   std::string session_id() const override { return {}; }

@@ -71,6 +71,12 @@ class Transport {
   virtual void start(TransportHandler& handler) = 0;
   // Sends a request, notification or response. Never blocks; keeps order per transport.
   virtual void send(mcp::Message message) = 0;
+  // Whether send_text() writes a request's text as given (stdio). HTTP transports build each
+  // request from a message, so Client::call_text hands them decoded messages instead.
+  virtual bool accepts_text() const { return false; }
+  // A request already written as JSON text (Client::call_text), with `request` holding its
+  // kind, id and method but no params. The default decodes the text and calls send().
+  virtual void send_text(const mcp::Message& request, std::string text);
   // The same with forwarded client headers (HTTP transports override; others ignore them).
   virtual void send_with_headers(mcp::Message message, const ForwardedHeaders& headers) {
     (void)headers;

@@ -1,6 +1,23 @@
 #include "gateway/upstream/transport.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace mcpgw::upstream {
+
+void Transport::send_text(const mcp::Message& request, std::string text) {
+  auto decoded = mcp::decode_message(text);
+  if (!decoded || !decoded->is_request()) {
+    // Not reached from the Client, which sends text only where accepts_text(); a transport
+    // that claims it without overriding this gets the message decoded here. The codec is
+    // stricter than the Client's tree-free check in a few corners (duplicate keys deep in
+    // params): such a call ends by its timeout.
+    spdlog::error("not sending {} {}: {}", request.method,
+                  request.id ? request.id->to_string() : std::string("(no id)"),
+                  decoded ? std::string("not a request") : decoded.error().message);
+    return;
+  }
+  send(std::move(*decoded));
+}
 
 std::unique_ptr<TransportFactory> make_transport_factory(boost::asio::io_context& context,
                                                          const config::BackendConfig& backend,

@@ -96,5 +96,55 @@ TEST(ClientOverStdioTest, CallsCrashRestartAndClose) {
   EXPECT_EQ(client->state(), ClientState::closed);
 }
 
+// A backend that answers one call with the line it read, to show what call_text() wrote.
+constexpr const char* kEchoLineScript = R"(
+read_id() { sed -n 's/.*"id": *\([0-9]*\).*/\1/p'; }
+IFS= read -r line; id=$(printf '%s' "$line" | read_id)
+printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}\n' "$id"
+IFS= read -r initialized
+IFS= read -r line; id=$(printf '%s' "$line" | read_id)
+escaped=$(printf '%s' "$line" | sed 's/\\/\\\\/g; s/"/\\"/g')
+printf '{"jsonrpc":"2.0","id":%s,"result":{"line":"%s"}}\n' "$id" "$escaped"
+IFS= read -r line
+)";
+
+// call_text() over stdio: a pretty-printed request goes out as one line, its line breaks made
+// spaces and only its id changed; the answer carries the caller's id.
+TEST(ClientOverStdioTest, CallTextWritesTheRequestAsGivenOnOneLine) {
+  boost::asio::io_context context;
+  runtime::AsioEventLoop loop(context);
+  config::BackendConfig backend;
+  backend.name = "echo-line";
+  backend.command = {"/bin/sh", "-c", kEchoLineScript};
+  TransportLimits limits;
+  limits.shutdown_grace = 100ms;
+  auto factory = make_stdio_transport_factory(context, backend, limits);
+  ClientOptions options;
+  options.backend_name = "echo-line";
+  options.initialize_params = {{"protocolVersion", "2025-06-18"},
+                               {"capabilities", json::object()},
+                               {"clientInfo", {{"name", "test"}, {"version", "1"}}}};
+  options.request_timeout = 10s;
+  options.restart = false;
+  Events events;
+  auto client = make_client(loop, *factory, options, events);
+  client->start();
+  std::vector<mcp::Message> results;
+  client->call_text(
+      "{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": \"mine\",\n  \"method\": \"tools/call\",\n"
+      "  \"params\": {\"name\": \"a\\nb\"}\n}",
+      [&](mcp::Message response) { results.push_back(std::move(response)); });
+  ASSERT_TRUE(run_until(context, [&] { return results.size() == 1; }));
+  EXPECT_EQ(results[0].id, mcp::RequestId("mine"));
+  ASSERT_EQ(results[0].kind, mcp::MessageKind::success_response);
+  // Wire ids: 1 for initialize, 2 for the call.
+  EXPECT_EQ(results[0].result["line"],
+            "{   \"jsonrpc\": \"2.0\",    \"id\": 2,   \"method\": \"tools/call\",   "
+            "\"params\": {\"name\": \"a\\nb\"} }");
+  bool closed = false;
+  client->close([&] { closed = true; });
+  ASSERT_TRUE(run_until(context, [&] { return closed; }));
+}
+
 }  // namespace
 }  // namespace mcpgw::upstream

@@ -29,6 +29,8 @@ struct FakeWire {
   bool closed = false;
   bool destroyed = false;
   bool sessions_can_expire = true;
+  bool accepts_text = false;
+  std::vector<std::pair<mcp::Message, std::string>> sent_texts;  // send_text(): head and text
   std::function<void()> close_done;
 
   // The backend's side of the pipe.
@@ -79,6 +81,10 @@ class FakeTransport final : public Transport {
   void reset_session() override { ++wire_->session_resets; }
   std::string session_id() const override { return {}; }
   bool sessions_can_expire() const override { return wire_->sessions_can_expire; }
+  bool accepts_text() const override { return wire_->accepts_text; }
+  void send_text(const mcp::Message& request, std::string text) override {
+    wire_->sent_texts.emplace_back(request, std::move(text));
+  }
   void set_capture_session(std::string client_session) override {
     wire_->started_before_capture_session = wire_->started;
     wire_->capture_session = std::move(client_session);
@@ -98,11 +104,13 @@ class FakeFactory final : public TransportFactory {
   std::unique_ptr<Transport> create() override {
     wires.push_back(std::make_shared<FakeWire>());
     wires.back()->sessions_can_expire = sessions_can_expire;
+    wires.back()->accepts_text = accepts_text;
     return std::make_unique<FakeTransport>(wires.back());
   }
   void shutdown() override {}
   std::vector<std::shared_ptr<FakeWire>> wires;
   bool sessions_can_expire = true;
+  bool accepts_text = false;
 };
 
 class RecordingEvents final : public ClientEvents {
@@ -371,6 +379,77 @@ TEST_F(ClientTest, CallsOnTransportsWithoutExpiringSessionsCompleteWithTheCaller
   EXPECT_EQ(results_[0].result, (json{{"content", json::array()}}));
   EXPECT_EQ(results_[1].id, mcp::RequestId("slow"));
   EXPECT_EQ(results_[1].error.code, gateway_error::backend_timeout);
+}
+
+// call_text(): the request goes out as given, byte for byte but for its id; the answer gets the
+// caller's id back.
+TEST_F(ClientTest, CallTextSendsTheTextWithOnlyItsIdReplaced) {
+  factory_.accepts_text = true;
+  factory_.sessions_can_expire = false;
+  start_ready();
+  const std::string text =
+      R"({"jsonrpc":"2.0", "id" : "caller-7","method":"tools/call","params":{"name":"echo","arguments":{"id":1}}})";
+  client_->call_text(text,
+                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  ASSERT_EQ(wire().sent_texts.size(), 1u);
+  const auto& [head, sent] = wire().sent_texts[0];
+  ASSERT_TRUE(head.id && head.id->is_integer());
+  EXPECT_EQ(head.method, "tools/call");
+  EXPECT_EQ(sent, R"({"jsonrpc":"2.0", "id" : )" + std::to_string(head.id->integer()) +
+                      R"(,"method":"tools/call","params":{"name":"echo","arguments":{"id":1}}})");
+  wire().deliver(mcp::make_success_response(*head.id, json{{"content", json::array()}}));
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId("caller-7"));
+  EXPECT_EQ(results_[0].result, (json{{"content", json::array()}}));
+}
+
+// Queued behind the handshake, a text call keeps its text until it goes out.
+TEST_F(ClientTest, CallTextWaitsForTheHandshakeLikeAnyCall) {
+  factory_.accepts_text = true;
+  factory_.sessions_can_expire = false;
+  create();
+  client_->start();
+  client_->call_text(R"({"jsonrpc":"2.0","id":5,"method":"ping"})",
+                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  EXPECT_TRUE(wire().sent_texts.empty());
+  answer_initialize();
+  ASSERT_EQ(wire().sent_texts.size(), 1u);
+  const auto& [head, sent] = wire().sent_texts[0];
+  EXPECT_EQ(sent, R"({"jsonrpc":"2.0","id":)" + head.id->to_string() + R"(,"method":"ping"})");
+  loop_.advance(1000ms);
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId(5));
+  EXPECT_EQ(results_[0].error.code, gateway_error::backend_timeout);
+}
+
+// Transports that build requests from messages (HTTP) get the decoded message.
+TEST_F(ClientTest, CallTextDecodesForTransportsThatTakeMessages) {
+  start_ready();
+  client_->call_text(R"({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"echo"}})",
+                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  EXPECT_TRUE(wire().sent_texts.empty());
+  EXPECT_EQ(wire().last().method, "tools/call");
+  EXPECT_EQ(wire().last().params, (json{{"name", "echo"}}));
+  wire().deliver(mcp::make_success_response(*wire().last().id, json::object()));
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId("x"));
+}
+
+TEST_F(ClientTest, CallTextOfAnythingButARequestFailsWithInternalErrorLater) {
+  factory_.accepts_text = true;
+  factory_.sessions_can_expire = false;
+  start_ready();
+  for (const char* text : {R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+                           R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", "not json"}) {
+    client_->call_text(text,
+                       [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  }
+  EXPECT_TRUE(results_.empty());  // never from inside call_text()
+  loop_.run_ready();
+  ASSERT_EQ(results_.size(), 3u);
+  for (const auto& result : results_)
+    EXPECT_EQ(result.error.code, mcp::error_code::internal_error);
+  EXPECT_TRUE(wire().sent_texts.empty());
 }
 
 TEST_F(ClientTest, QueuedCallTimesOutWithoutReachingTheBackend) {
