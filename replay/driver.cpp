@@ -82,6 +82,10 @@ bool is_paginated(std::string_view method) {
 struct TransportWatch {
   std::string session_id;  // the target's Mcp-Session-Id after the handshake
   std::optional<upstream::TransportError> failure;  // why the transport ended, when it did
+  // The transport writes request text as given (stdio): Client::call_text then builds no tree.
+  // Elsewhere the Client would decode the text anyway, so the driver decodes it itself and
+  // reports a request the codec rejects as not sent.
+  bool sends_text = false;
 };
 
 class WatchedHandler final : public upstream::TransportHandler {
@@ -118,6 +122,10 @@ class WatchedTransport final : public upstream::Transport {
     inner_->start(handler_);
   }
   void send(mcp::Message message) override { inner_->send(std::move(message)); }
+  bool accepts_text() const override { return inner_->accepts_text(); }
+  void send_text(const mcp::Message& request, std::string text) override {
+    inner_->send_text(request, std::move(text));
+  }
   void send_with_headers(mcp::Message message, const upstream::ForwardedHeaders& headers) override {
     inner_->send_with_headers(std::move(message), headers);
   }
@@ -147,6 +155,7 @@ class WatchedFactory final : public upstream::TransportFactory {
     auto transport = inner_.create();
     if (!transport)
       return nullptr;
+    watch_->sends_text = transport->accepts_text() && !transport->sessions_can_expire();
     return std::make_unique<WatchedTransport>(std::move(transport), watch_);
   }
   void shutdown() override {}  // the shared factory belongs to the caller
@@ -209,6 +218,18 @@ class SessionRunner final : public upstream::ClientEvents {
   };
 
   // A recorded server->client request, decoded on first use.
+  // How a request step goes out: to a transport that sends text (TransportWatch::sends_text), a
+  // request that is not a list chain goes as its recorded text (Client::call_text: no tree is
+  // built); otherwise, and for list chains, whose cursor the chain rewrites, as a decoded
+  // message. A request the codec rejects is not sent, with the codec's reason.
+  struct PreparedRequest {
+    std::size_t index = 0;
+    bool as_text = false;
+    std::optional<mcp::Message> message;
+    std::string problem;
+  };
+  PreparedRequest prepare_request(std::size_t index) const;
+
   struct ServerRequestState {
     bool decoded = false;
     bool usable = false;  // decoded, and it has a recorded reply
@@ -226,6 +247,7 @@ class SessionRunner final : public upstream::ClientEvents {
   void send_ready_steps();
   void send_step(std::size_t index);
   void send_page(std::size_t index, mcp::Message request);
+  void send_text_page(std::size_t index);
   void on_response(std::size_t index, mcp::Message response);
   void on_cancel_due(std::size_t index);
   bool follow_chain(std::size_t index, const mcp::Message& response);
@@ -248,9 +270,9 @@ class SessionRunner final : public upstream::ClientEvents {
   runtime::Clock::time_point started_at_;
   std::vector<StepState> steps_;
   std::size_t next_ = 0;  // the next step to send
-  // The next request step decoded ahead, while the target works on what was sent: decoding
-  // then costs no time on the round trip's critical path.
-  std::optional<std::pair<std::size_t, mcp::Message>> prepared_;
+  // The next request step checked (and for list chains decoded) ahead, while the target works
+  // on what was sent: that costs no time on the round trip's critical path.
+  std::optional<PreparedRequest> prepared_;
   std::size_t open_requests_ = 0;  // request steps not finished
   bool advancing_ = false;
   runtime::TimerHandle timing_timer_;
@@ -452,14 +474,27 @@ void SessionRunner::advance() {
 }
 
 void SessionRunner::prepare_next() {
-  if (phase_ != Phase::running || prepared_ || next_ >= session().steps.size())
+  if (phase_ != Phase::running || prepared_ || next_ >= session().steps.size() ||
+      !session().steps[next_].is_request())
     return;
-  const RecordedStep& step = session().steps[next_];
-  if (!step.is_request())
-    return;
+  prepared_ = prepare_request(next_);
+}
+
+SessionRunner::PreparedRequest SessionRunner::prepare_request(std::size_t index) const {
+  const RecordedStep& step = session().steps[index];
+  PreparedRequest prepared;
+  prepared.index = index;
+  if (watch_->sends_text && !is_paginated(step.exchange.method) &&
+      mcp::read_request_text(step.exchange.request_message)) {
+    prepared.as_text = true;
+    return prepared;
+  }
   auto decoded = mcp::decode_message(step.exchange.request_message);
   if (decoded && decoded->is_request())
-    prepared_.emplace(next_, std::move(*decoded));
+    prepared.message = std::move(*decoded);
+  else
+    prepared.problem = decoded ? std::string() : ": " + decoded.error().message;
+  return prepared;
 }
 
 void SessionRunner::send_ready_steps() {
@@ -505,24 +540,27 @@ void SessionRunner::send_step(std::size_t index) {
     return;
   }
   ReplayedStep& replayed = result_.steps[steps_[index].slot];
-  mcp::Expected<mcp::Message, mcp::DecodeError> decoded = mcp::Message{};
-  if (prepared_ && prepared_->first == index) {
-    decoded = std::move(prepared_->second);
+  PreparedRequest prepared;
+  if (prepared_ && prepared_->index == index) {
+    prepared = std::move(*prepared_);
     prepared_.reset();
   } else {
-    decoded = mcp::decode_message(step.exchange.request_message);
+    prepared = prepare_request(index);
   }
-  if (!decoded || !decoded->is_request()) {
-    replayed.failure = "not sent: the recorded request is not valid JSON-RPC" +
-                       (decoded ? std::string() : ": " + decoded.error().message);
+  if (!prepared.as_text && !prepared.message) {
+    replayed.failure = "not sent: the recorded request is not valid JSON-RPC" + prepared.problem;
     finish_step(index);
     return;
   }
   replayed.sent = true;
   in_flight_.insert(index);
-  if (is_paginated(decoded->method))
-    steps_[index].page_request = *decoded;
-  send_page(index, std::move(*decoded));
+  if (prepared.as_text) {
+    send_text_page(index);
+  } else {
+    if (is_paginated(prepared.message->method))
+      steps_[index].page_request = *prepared.message;
+    send_page(index, std::move(*prepared.message));
+  }
   if (!step.cancelled || steps_[index].finished)
     return;
   const std::int64_t delay_us =
@@ -544,6 +582,17 @@ void SessionRunner::send_page(std::size_t index, mcp::Message request) {
   const CallId call = client_->call(std::move(request), [this, index](mcp::Message response) {
     on_response(index, std::move(response));
   });
+  state.call = call;
+  call_steps_[call] = index;
+}
+
+void SessionRunner::send_text_page(std::size_t index) {
+  StepState& state = steps_[index];
+  ++state.pages;
+  state.sent_at = loop().now();
+  const CallId call = client_->call_text(
+      session().steps[index].exchange.request_message,
+      [this, index](mcp::Message response) { on_response(index, std::move(response)); });
   state.call = call;
   call_steps_[call] = index;
 }
