@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "mcp/exchange.hpp"
 #include "mcp/message_summary.hpp"
@@ -64,6 +65,9 @@ class Pairer final : public Sink {
 
  private:
   struct Open {
+    // A constructor, not an aggregate: map::emplace builds it in place with parentheses, which
+    // clang 14 (the fuzz build) does not accept for aggregates.
+    Open(Exchange&& held, bool done) : exchange(std::move(held)), complete(done) {}
     Exchange exchange;
     bool complete = false;
   };
