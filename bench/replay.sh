@@ -7,7 +7,11 @@
 # the machine. The overhead per exchange is the median over the pairs of (replay's wall time -
 # the baseline's) / EXCHANGES; both include starting the fixture, the handshake and the process
 # exit, replay also reading the recording, comparing every answer and writing the report.
-# Usage: bash bench/replay.sh      Environment: MCPGW_BUILD_DIR (default build), EXCHANGES, ROUNDS
+# With CPUS set (a taskset list, e.g. CPUS=1), every run is confined to those CPUs: on one CPU
+# client and fixture take turns, no wake-up crosses CPUs, and the difference is what replay
+# costs in CPU time, the steadiest measure on a shared VM.
+# Usage: bash bench/replay.sh      Environment: MCPGW_BUILD_DIR (default build), EXCHANGES,
+#                                  ROUNDS, CPUS
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,9 +30,13 @@ done
 recording=$work/session.log
 "$baseline" "$fixture" "$recording" "$exchanges" 2>/dev/null
 
+pin=()
+if [[ -n ${CPUS:-} ]]; then
+  pin=(taskset -c "$CPUS")
+fi
 now_ns() { date +%s%N; }
-run_baseline() { "$baseline" "$fixture" "$work/again.log" "$exchanges" >/dev/null 2>&1; }
-run_replay() { "$mcpgw" replay --target-command "$fixture stdio" "$recording" >/dev/null; }
+run_baseline() { "${pin[@]}" "$baseline" "$fixture" "$work/again.log" "$exchanges" >/dev/null 2>&1; }
+run_replay() { "${pin[@]}" "$mcpgw" replay --target-command "$fixture stdio" "$recording" >/dev/null; }
 
 run_baseline && run_replay  # warm-up: page cache, dynamic loader
 : >"$work/pairs"
