@@ -49,22 +49,32 @@ IFS= read -r line
 exit 1
 )";
 
-TEST(ClientOverStdioTest, CallsCrashRestartAndClose) {
-  boost::asio::io_context context;
-  runtime::AsioEventLoop loop(context);
+// A script backend run by /bin/sh, and Client options for it.
+std::unique_ptr<TransportFactory> script_backend(boost::asio::io_context& context,
+                                                 const std::string& name, const char* script) {
   config::BackendConfig backend;
-  backend.name = "script";
-  backend.command = {"/bin/sh", "-c", kBackendScript};
+  backend.name = name;
+  backend.command = {"/bin/sh", "-c", script};
   TransportLimits limits;
   limits.shutdown_grace = 100ms;
-  auto factory = make_stdio_transport_factory(context, backend, limits);
+  return make_stdio_transport_factory(context, backend, limits);
+}
 
+ClientOptions script_client_options(const std::string& name) {
   ClientOptions options;
-  options.backend_name = "script";
+  options.backend_name = name;
   options.initialize_params = {{"protocolVersion", "2025-06-18"},
                                {"capabilities", json::object()},
                                {"clientInfo", {{"name", "test"}, {"version", "1"}}}};
   options.request_timeout = 10s;
+  return options;
+}
+
+TEST(ClientOverStdioTest, CallsCrashRestartAndClose) {
+  boost::asio::io_context context;
+  runtime::AsioEventLoop loop(context);
+  auto factory = script_backend(context, "script", kBackendScript);
+  ClientOptions options = script_client_options("script");
   options.backoff.initial = 20ms;
   Events events;
   auto client = make_client(loop, *factory, options, events);
@@ -113,18 +123,8 @@ IFS= read -r line
 TEST(ClientOverStdioTest, CallTextWritesTheRequestAsGivenOnOneLine) {
   boost::asio::io_context context;
   runtime::AsioEventLoop loop(context);
-  config::BackendConfig backend;
-  backend.name = "echo-line";
-  backend.command = {"/bin/sh", "-c", kEchoLineScript};
-  TransportLimits limits;
-  limits.shutdown_grace = 100ms;
-  auto factory = make_stdio_transport_factory(context, backend, limits);
-  ClientOptions options;
-  options.backend_name = "echo-line";
-  options.initialize_params = {{"protocolVersion", "2025-06-18"},
-                               {"capabilities", json::object()},
-                               {"clientInfo", {{"name", "test"}, {"version", "1"}}}};
-  options.request_timeout = 10s;
+  auto factory = script_backend(context, "echo-line", kEchoLineScript);
+  ClientOptions options = script_client_options("echo-line");
   options.restart = false;
   Events events;
   auto client = make_client(loop, *factory, options, events);
