@@ -71,6 +71,12 @@ void Pipeline::on_event(mcp::traffic::Event&& event) {
   pairer_.on_event(std::move(event));
 }
 
+void Pipeline::on_summarized_event(mcp::traffic::Event&& event, mcp::MessageSummary&& summary) {
+  if (failed_strict())
+    return;
+  pairer_.on_summarized_event(std::move(event), std::move(summary));
+}
+
 void Pipeline::on_problem(mcp::traffic::Problem&& problem) {
   ++problems_;
   if (problems_ <= kMaxReportedProblems) {

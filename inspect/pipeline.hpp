@@ -21,6 +21,8 @@ class Pipeline final : public mcp::traffic::Sink {
            PairerOptions pairer_options = {});
 
   void on_event(mcp::traffic::Event&& event) override;
+  // The stdio decoder's summary goes on to the Pairer, which then does not scan the text again.
+  void on_summarized_event(mcp::traffic::Event&& event, mcp::MessageSummary&& summary) override;
   void on_problem(mcp::traffic::Problem&& problem) override;
 
   // --strict and a problem was seen: the caller stops reading.
