@@ -51,25 +51,22 @@ done
 
 # Medians: on a shared VM single runs wander with scheduling, and one slow run would move a mean.
 awk -v n="$exchanges" '
-  function median(values, count,    sorted, i, j, t) {
-    for (i = 1; i <= count; ++i) sorted[i] = values[i]
+  function sort(values, count,    i, j, t) {
     for (i = 2; i <= count; ++i)
-      for (j = i; j > 1 && sorted[j - 1] > sorted[j]; --j) { t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t }
+      for (j = i; j > 1 && values[j - 1] > values[j]; --j) { t = values[j]; values[j] = values[j - 1]; values[j - 1] = t }
+  }
+  function median(sorted, count) {
     return count % 2 ? sorted[(count + 1) / 2] : (sorted[count / 2] + sorted[count / 2 + 1]) / 2
   }
+  function quartile(sorted, count, which) { return sorted[int((count - 1) * which / 4) + 1] }
   { base[NR] = $1; replay[NR] = $2; diff[NR] = $2 - $1 }
   END {
+    sort(base, NR); sort(replay, NR); sort(diff, NR)
     printf "pairs: %d\n", NR
     printf "baseline client: median %.0f ms\n", median(base, NR) / 1e6
     printf "mcpgw replay:    median %.0f ms\n", median(replay, NR) / 1e6
     printf "replay overhead: median %.2f us per exchange (the middle half of the pairs: %.2f to %.2f)\n",
       median(diff, NR) / n / 1e3, quartile(diff, NR, 1) / n / 1e3, quartile(diff, NR, 3) / n / 1e3
-  }
-  function quartile(values, count, which,    sorted, i, j, t) {
-    for (i = 1; i <= count; ++i) sorted[i] = values[i]
-    for (i = 2; i <= count; ++i)
-      for (j = i; j > 1 && sorted[j - 1] > sorted[j]; --j) { t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t }
-    return sorted[int((count - 1) * which / 4) + 1]
   }' "$work/pairs"
 "$mcpgw" replay --target-command "$fixture stdio" "$recording" | tail -1
 /usr/bin/time -f "mcpgw replay peak RSS: %M KiB" \
