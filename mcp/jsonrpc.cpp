@@ -900,13 +900,11 @@ Expected<RequestText, std::string> read_request_text(std::string_view text) {
     return unexpected(std::move(error.message));
   if (summary->kind != SummaryKind::request)
     return unexpected(std::string("not a request"));
-  const auto id_span = find_member_value(text, "id");
-  if (!id_span)
-    return unexpected(std::string("no single id member"));
   auto id = RequestId::from_json(nlohmann::json::parse(summary->id, nullptr, false));
   if (!id)
     return unexpected("id " + id.error());
-  return RequestText{std::move(*id), std::move(summary->method), id_span->offset, id_span->length};
+  return RequestText{std::move(*id), std::move(summary->method), summary->id_offset,
+                     summary->id_length};
 }
 
 }  // namespace mcpgw::mcp

@@ -355,6 +355,11 @@ std::optional<MessageSummary> summarize_message(std::string_view text, SummaryEr
     return std::nullopt;
   }
   fill_details(scan.fields(), summary);
+  if (!summary.id.empty()) {
+    const std::string_view id_text = scan.fields().id.text;
+    summary.id_offset = static_cast<std::size_t>(id_text.data() - text.data());
+    summary.id_length = id_text.size();
+  }
   return summary;
 }
 
@@ -396,27 +401,6 @@ bool split_batch(std::string_view text, std::vector<std::string_view>& members,
     return fail(error, scanner.error_offset(), "invalid JSON: " + std::string(scanner.error()));
   }
   return true;
-}
-
-std::optional<TextSpan> find_member_value(std::string_view object_text, std::string_view name) {
-  Scanner scanner(object_text, kMaxSummaryDepth);
-  std::optional<TextSpan> found;
-  bool duplicate = false;
-  const bool ok = scanner.scan_object(0, [&](std::string_view member, std::size_t level) {
-    if (member != name) {
-      return scanner.skip_value(level);
-    }
-    const std::string_view value = scanner.value_text(level);
-    if (found) {
-      duplicate = true;
-    }
-    found = TextSpan{static_cast<std::size_t>(value.data() - object_text.data()), value.size()};
-    return !scanner.failed();
-  });
-  if (!ok || !scanner.expect_end() || duplicate) {
-    return std::nullopt;
-  }
-  return found;
 }
 
 }  // namespace mcpgw::mcp

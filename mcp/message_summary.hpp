@@ -23,6 +23,10 @@ struct MessageSummary {
   // The id as canonical JSON text ("7", "\"abc\""), so 7 and "7" stay different; empty for
   // notifications and for an error response with a null id.
   std::string id;
+  // Where the id's value is in the text, as written (quotes included), when `id` is set: a
+  // caller can splice in another id without a second scan (the upstream client does).
+  std::size_t id_offset = 0;
+  std::size_t id_length = 0;
   std::optional<std::int64_t> error_code;  // error responses
   std::string error_message;               // error responses
   // The named target of a request: params.name for tools/call and prompts/get, params.uri for
@@ -55,15 +59,5 @@ std::optional<MessageSummary> summarize_message(std::string_view text, SummaryEr
 // or is neither an object nor an array.
 bool split_batch(std::string_view text, std::vector<std::string_view>& members,
                  SummaryError* error);
-
-// Where the value of the top-level member `name` is in the text of a JSON object: its offset
-// and length, so a caller can splice in another value without building a tree (the upstream
-// client gives a request written as text its own id this way). Nothing when the text is not
-// exactly one valid JSON object or when the member is absent or appears twice.
-struct TextSpan {
-  std::size_t offset = 0;
-  std::size_t length = 0;
-};
-std::optional<TextSpan> find_member_value(std::string_view object_text, std::string_view name);
 
 }  // namespace mcpgw::mcp

@@ -75,6 +75,18 @@ TEST(MessageSummary, CanonicalIds) {
             "9223372036854775807");
 }
 
+TEST(MessageSummary, SaysWhereTheIdIs) {
+  const std::string request = R"({ "method":"ping", "id" :  "a\"b" , "jsonrpc":"2.0"})";
+  const auto summary = summarize_ok(request);
+  EXPECT_EQ(request.substr(summary.id_offset, summary.id_length), R"("a\"b")");
+  const std::string response = "\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"result\":{\"id\":1},\"id\":-12}";
+  const auto answered = summarize_ok(response);
+  EXPECT_EQ(response.substr(answered.id_offset, answered.id_length), "-12");
+  const std::string error = R"({"jsonrpc":"2.0","id":4,"error":{"code":1,"message":"m"}})";
+  const auto failed = summarize_ok(error);
+  EXPECT_EQ(error.substr(failed.id_offset, failed.id_length), "4");
+}
+
 TEST(MessageSummary, Notifications) {
   auto progress = summarize_ok(
       R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":5,"progress":1}})");
@@ -454,6 +466,12 @@ TEST(MessageSummaryRandom, ClassificationAgreesWithDecodeMessage) {
     }
     EXPECT_EQ(summary->method, decoded->method) << text;
     EXPECT_EQ(summary->id, decoded->id ? decoded->id->to_string() : "") << text;
+    if (!summary->id.empty()) {
+      ASSERT_LE(summary->id_offset + summary->id_length, text.size()) << text;
+      EXPECT_EQ(json_scan::canonical_id_text(text.substr(summary->id_offset, summary->id_length)),
+                summary->id)
+          << text;
+    }
     if (decoded->kind == MessageKind::request) {
       auto token = progress_token(*decoded);
       if (token && *token) {
