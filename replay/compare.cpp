@@ -584,9 +584,9 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
         compare_answers(before.first_page, after.first_page, false, false, options, outcome);
       }
     } else if (exchange.response_message == replay->responses.front()) {
-      // The same bytes (the replayed text is the codec's encoding of a decoded message, so it
-      // is valid JSON): identical without parsing either side, the usual case when a server
-      // did not change.
+      // The same bytes (the replayed text passed the codec or the summary scanner's full JSON
+      // check, so it is valid JSON): identical without parsing either side, the usual case
+      // when a server did not change.
       outcome.recorded_response = exchange.response_message;
       outcome.replayed_response = replay->responses.front();
     } else {

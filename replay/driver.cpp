@@ -97,6 +97,11 @@ class WatchedHandler final : public upstream::TransportHandler {
                   const std::optional<mcp::RequestId>& request_stream) override {
     target_->on_message(std::move(message), request_stream);
   }
+  bool prefers_text() const override { return target_->prefers_text(); }
+  void on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                       const std::optional<mcp::RequestId>& request_stream) override {
+    target_->on_message_text(text, summary, request_stream);
+  }
   void on_send_failed(const mcp::RequestId& request_id,
                       const upstream::TransportError& error) override {
     target_->on_send_failed(request_id, error);
@@ -224,7 +229,7 @@ class SessionRunner final : public upstream::ClientEvents {
   // message. A request the codec rejects is not sent, with the codec's reason.
   struct PreparedRequest {
     std::size_t index = 0;
-    bool as_text = false;
+    std::optional<mcp::RequestText> text_head;  // sent as text: where its id is
     std::optional<mcp::Message> message;
     std::string problem;
   };
@@ -247,8 +252,10 @@ class SessionRunner final : public upstream::ClientEvents {
   void send_ready_steps();
   void send_step(std::size_t index);
   void send_page(std::size_t index, mcp::Message request);
-  void send_text_page(std::size_t index);
+  void send_text_page(std::size_t index, const mcp::RequestText& head);
   void on_response(std::size_t index, mcp::Message response);
+  void on_text_answer(std::size_t index, upstream::TextAnswer answer);
+  bool start_answer(std::size_t index);
   void on_cancel_due(std::size_t index);
   bool follow_chain(std::size_t index, const mcp::Message& response);
   void finish_step(std::size_t index);
@@ -484,10 +491,11 @@ SessionRunner::PreparedRequest SessionRunner::prepare_request(std::size_t index)
   const RecordedStep& step = session().steps[index];
   PreparedRequest prepared;
   prepared.index = index;
-  if (watch_->sends_text && !is_paginated(step.exchange.method) &&
-      mcp::read_request_text(step.exchange.request_message)) {
-    prepared.as_text = true;
-    return prepared;
+  if (watch_->sends_text && !is_paginated(step.exchange.method)) {
+    if (auto head = mcp::read_request_text(step.exchange.request_message)) {
+      prepared.text_head = std::move(*head);
+      return prepared;
+    }
   }
   auto decoded = mcp::decode_message(step.exchange.request_message);
   if (decoded && decoded->is_request())
@@ -547,15 +555,15 @@ void SessionRunner::send_step(std::size_t index) {
   } else {
     prepared = prepare_request(index);
   }
-  if (!prepared.as_text && !prepared.message) {
+  if (!prepared.text_head && !prepared.message) {
     replayed.failure = "not sent: the recorded request is not valid JSON-RPC" + prepared.problem;
     finish_step(index);
     return;
   }
   replayed.sent = true;
   in_flight_.insert(index);
-  if (prepared.as_text) {
-    send_text_page(index);
+  if (prepared.text_head) {
+    send_text_page(index, *prepared.text_head);
   } else {
     if (is_paginated(prepared.message->method))
       steps_[index].page_request = *prepared.message;
@@ -586,28 +594,52 @@ void SessionRunner::send_page(std::size_t index, mcp::Message request) {
   call_steps_[call] = index;
 }
 
-void SessionRunner::send_text_page(std::size_t index) {
+void SessionRunner::send_text_page(std::size_t index, const mcp::RequestText& head) {
   StepState& state = steps_[index];
   ++state.pages;
   state.sent_at = loop().now();
   const CallId call = client_->call_text(
-      session().steps[index].exchange.request_message,
-      [this, index](mcp::Message response) { on_response(index, std::move(response)); });
+      session().steps[index].exchange.request_message, head,
+      [this, index](upstream::TextAnswer answer) { on_text_answer(index, std::move(answer)); });
   state.call = call;
   call_steps_[call] = index;
 }
 
-void SessionRunner::on_response(std::size_t index, mcp::Message response) {
+// The bookkeeping every answer starts with; false when the step no longer wants one.
+bool SessionRunner::start_answer(std::size_t index) {
   StepState& state = steps_[index];
   if (state.finished || phase_ == Phase::closing)
-    return;
+    return false;
   if (state.call) {
     call_steps_.erase(*state.call);
     state.call.reset();
   }
   ReplayedStep& replayed = result_.steps[state.slot];
-  const std::int64_t latency = micros_between(state.sent_at, loop().now());
-  replayed.latency_us = replayed.latency_us.value_or(0) + latency;
+  replayed.latency_us =
+      replayed.latency_us.value_or(0) + micros_between(state.sent_at, loop().now());
+  return true;
+}
+
+// A text answer is the target's own response (stdio), never a failure of the Client's, and
+// never a list page (chains go as messages, for their cursors).
+void SessionRunner::on_text_answer(std::size_t index, upstream::TextAnswer answer) {
+  if (!answer.is_text()) {
+    on_response(index, std::move(answer.message));
+    return;
+  }
+  if (!start_answer(index))
+    return;
+  // Stored after what it unblocks went out, as on_response() does.
+  const std::size_t slot = steps_[index].slot;
+  finish_step(index);
+  result_.steps[slot].responses.push_back(std::move(answer.text));
+}
+
+void SessionRunner::on_response(std::size_t index, mcp::Message response) {
+  if (!start_answer(index))
+    return;
+  StepState& state = steps_[index];
+  ReplayedStep& replayed = result_.steps[state.slot];
   if (response.kind == mcp::MessageKind::error_response) {
     if (response.error.code == upstream::gateway_error::backend_timeout) {
       replayed.failure =

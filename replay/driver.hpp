@@ -48,9 +48,11 @@ struct DriverOptions {
 // A recorded request step as replayed.
 struct ReplayedStep {
   std::size_t step = 0;  // index into RecordedSession::steps
-  // The target's answers, compact JSON with the recorded id restored: one, or one per page of a
-  // list chain in order (the chain follows the replay's own nextCursor: it stops where the
-  // replay's list ends, and continues past the recording's last page up to max_pages).
+  // The target's answers with the recorded id restored: one, or one per page of a list chain in
+  // order. An answer that came as text (stdio, Client::call_text) is kept as the target wrote
+  // it; the others are the codec's compact encoding. A chain follows the replay's own
+  // nextCursor: it stops where the replay's list ends, and continues past the recording's last
+  // page up to max_pages.
   std::vector<std::string> responses;
   // Set when the step has no (complete) answer, e.g. "no answer within 30000 ms", "target
   // exited (code 3)", "not sent: the target exited earlier in this session", "cancelled as

@@ -92,8 +92,9 @@ struct ExchangeOutcome {
   std::size_t pages_replayed = 1;  // and in the replay
   std::optional<std::int64_t> recorded_latency_us;
   std::optional<std::int64_t> replayed_latency_us;
-  // Compact JSON text, kept for the text report's context and the JUnit failure body. For a
-  // list chain: {"result":{"<list field>":[every item of every page]}}.
+  // JSON text, kept for the text report's context and the JUnit failure body: as recorded or
+  // received, or compact when rebuilt. For a list chain, compact
+  // {"result":{"<list field>":[every item of every page]}}.
   std::string recorded_response;
   std::string replayed_response;
   std::vector<Difference> differences;

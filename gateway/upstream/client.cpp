@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -82,6 +83,19 @@ std::string short_reason(const TransportError& error) {
   return "failed";
 }
 
+// A call_text() completion where a message completion is expected: the answer is a message.
+std::function<void(mcp::Message)> message_done(TextDone done) {
+  if (!done)
+    return {};
+  return [done = std::move(done)](mcp::Message message) {
+    done(TextAnswer{{}, std::move(message)});
+  };
+}
+
+std::function<void(mcp::Message)> message_done(std::function<void(mcp::Message)> done) {
+  return done;
+}
+
 class ClientImpl;
 
 // The TransportHandler of one transport generation.
@@ -91,6 +105,9 @@ class TransportSlot final : public TransportHandler {
       : client_(client), generation_(generation) {}
   void on_message(mcp::Message message,
                   const std::optional<mcp::RequestId>& request_stream) override;
+  bool prefers_text() const override;
+  void on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                       const std::optional<mcp::RequestId>& request_stream) override;
   void on_send_failed(const mcp::RequestId& request_id, const TransportError& error) override;
   void on_closed(const TransportError& error) override;
 
@@ -144,30 +161,32 @@ class ClientImpl final : public Client {
     return id;
   }
 
-  CallId call_text(std::string text, std::function<void(mcp::Message)> done) override {
+  CallId call_text(std::string text, const mcp::RequestText& head, TextDone done) override {
     if (!transport_ || !transport_->accepts_text() || transport_->sessions_can_expire()) {
       auto decoded = mcp::decode_message(text);
-      return call(decoded ? std::move(*decoded) : mcp::Message{}, std::move(done));
+      return call(decoded ? std::move(*decoded) : mcp::Message{}, message_done(std::move(done)));
     }
     const CallId id = next_call_id.fetch_add(1, std::memory_order_relaxed);
-    auto head = mcp::read_request_text(text);  // no tree: where the id is, for the wire id
-    if (!head) {
-      spdlog::error("backend '{}': call_text() needs one JSON-RPC request: {}",
-                    options_.backend_name, head.error());
-      fail_later(std::nullopt, std::move(done), mcp::error_code::internal_error, "Internal error");
+    if (head.id_length == 0 || head.id_offset > text.size() ||
+        head.id_length > text.size() - head.id_offset) {
+      spdlog::error("backend '{}': call_text() with a head that does not fit its text",
+                    options_.backend_name);
+      fail_later(std::nullopt, message_done(std::move(done)), mcp::error_code::internal_error,
+                 "Internal error");
       return id;
     }
-    std::optional<mcp::RequestId> caller_id = std::move(head->id);
+    std::optional<mcp::RequestId> caller_id = head.id;
     if (!admissible(caller_id, done))
       return id;
     Call& entry = calls_[id];
     entry.request.kind = mcp::MessageKind::request;
     entry.request.id = std::move(caller_id);
-    entry.request.method = std::move(head->method);
+    entry.request.method = head.method;
     entry.text = std::move(text);
-    entry.text_id_offset = head->id_offset;
-    entry.text_id_length = head->id_length;
-    entry.done = std::move(done);
+    entry.text_id_offset = head.id_offset;
+    entry.text_id_length = head.id_length;
+    entry.text_done = std::move(done);
+    text_answers_ = true;
     admit(id, entry);
     return id;
   }
@@ -298,6 +317,47 @@ class ClientImpl final : public Client {
     }
   }
 
+  bool prefers_text() const { return text_answers_; }
+
+  // A message as text (prefers_text()): the answer to a call_text() is handed on as text with
+  // the caller's id spliced in; everything else is decoded and goes the usual way.
+  void on_transport_text(std::uint64_t generation, std::string_view text,
+                         const mcp::MessageSummary& summary,
+                         const std::optional<mcp::RequestId>& request_stream) {
+    if (generation != generation_ || !transport_)
+      return;
+    if (summary.kind == mcp::SummaryKind::response ||
+        summary.kind == mcp::SummaryKind::error_response) {
+      std::int64_t wire = 0;
+      const char* const id_end = summary.id.data() + summary.id.size();
+      const auto [end, parse_error] = std::from_chars(summary.id.data(), id_end, wire);
+      const auto found =
+          parse_error == std::errc() && end == id_end ? wire_calls_.find(wire) : wire_calls_.end();
+      const auto it = found != wire_calls_.end() ? calls_.find(found->second) : calls_.end();
+      if (it != calls_.end() && it->second.text_done) {
+        wire_calls_.erase(found);
+        Call entry = std::move(it->second);
+        calls_.erase(it);
+        const std::string caller_id = entry.request.id->to_string();
+        std::string answer;
+        answer.reserve(text.size() - summary.id_length + caller_id.size());
+        answer.append(text.substr(0, summary.id_offset));
+        answer += caller_id;
+        answer.append(text.substr(summary.id_offset + summary.id_length));
+        entry.text_done(TextAnswer{std::move(answer), {}});
+        pump();
+        return;
+      }
+    }
+    auto decoded = mcp::decode_message(text);
+    if (!decoded) {
+      spdlog::warn("backend '{}': skipped a message that is not JSON-RPC (bad_message): {}",
+                   options_.backend_name, decoded.error().message);
+      return;
+    }
+    on_transport_message(generation, std::move(*decoded), request_stream);
+  }
+
   void on_transport_send_failed(std::uint64_t generation, const mcp::RequestId& request_id,
                                 const TransportError& error) {
     if (generation != generation_ || !transport_ || !request_id.is_integer())
@@ -348,6 +408,7 @@ class ClientImpl final : public Client {
   struct Call {
     mcp::Message request;  // with the caller's id; kept for a resend after session expiry
     std::function<void(mcp::Message)> done;
+    TextDone text_done;        // call_text(), instead of `done`
     ForwardedHeaders headers;  // the client's, for this request only
     // call_text(): the request as given, and where its id is; sent with the wire id spliced in.
     std::string text;
@@ -369,7 +430,12 @@ class ClientImpl final : public Client {
     std::unique_ptr<TransportSlot> slot;
   };
 
-  using Completion = std::pair<std::function<void(mcp::Message)>, std::optional<mcp::RequestId>>;
+  // A call failed in bulk (down, closed): its completion and the caller's id.
+  struct Completion {
+    std::function<void(mcp::Message)> done;
+    TextDone text_done;
+    std::optional<mcp::RequestId> id;
+  };
 
   // ---- transport and handshake ----
 
@@ -512,24 +578,24 @@ class ClientImpl final : public Client {
   // ---- calls ----
 
   // Whether a new call may be queued or sent now; if not, `done` gets the refusal (posted).
-  bool admissible(std::optional<mcp::RequestId>& caller_id,
-                  std::function<void(mcp::Message)>& done) {
+  template <typename Done>
+  bool admissible(std::optional<mcp::RequestId>& caller_id, Done& done) {
     switch (phase_) {
       case Phase::down:
       case Phase::closed:
-        fail_later(std::move(caller_id), std::move(done), gateway_error::backend_unavailable,
-                   unavailable_message(down_reason_));
+        fail_later(std::move(caller_id), message_done(std::move(done)),
+                   gateway_error::backend_unavailable, unavailable_message(down_reason_));
         return false;
       case Phase::idle:
       case Phase::starting:
         if (queued_calls_ >= options_.max_queued) {
-          fail_overloaded(std::move(caller_id), std::move(done));
+          fail_overloaded(std::move(caller_id), message_done(std::move(done)));
           return false;
         }
         return true;
       case Phase::ready:
         if (wire_calls_.size() >= options_.max_pending) {
-          fail_overloaded(std::move(caller_id), std::move(done));
+          fail_overloaded(std::move(caller_id), message_done(std::move(done)));
           return false;
         }
         return true;
@@ -727,7 +793,8 @@ class ClientImpl final : public Client {
     std::vector<Completion> failed;
     failed.reserve(calls_.size());
     for (auto& [id, entry] : calls_)
-      failed.emplace_back(std::move(entry.done), std::move(entry.request.id));
+      failed.push_back(Completion{std::move(entry.done), std::move(entry.text_done),
+                                  std::move(entry.request.id)});
     calls_.clear();
     wire_calls_.clear();
     queue_.clear();
@@ -736,15 +803,23 @@ class ClientImpl final : public Client {
   }
 
   void complete_all(std::vector<Completion> failed, const std::string& reason) {
-    for (auto& [done, id] : failed) {
-      if (done)
-        done(mcp::make_error_response(std::move(id), gateway_error::backend_unavailable,
-                                      unavailable_message(reason), error_data(reason)));
+    for (auto& failure : failed) {
+      if (!failure.done && !failure.text_done)
+        continue;
+      auto response =
+          mcp::make_error_response(std::move(failure.id), gateway_error::backend_unavailable,
+                                   unavailable_message(reason), error_data(reason));
+      if (failure.text_done)
+        failure.text_done(TextAnswer{{}, std::move(response)});
+      else
+        failure.done(std::move(response));
     }
   }
 
   void complete(Call entry, mcp::Message response) {
-    if (entry.done)
+    if (entry.text_done)
+      entry.text_done(TextAnswer{{}, std::move(response)});
+    else if (entry.done)
       entry.done(std::move(response));
   }
 
@@ -816,6 +891,7 @@ class ClientImpl final : public Client {
   std::function<void()> close_done_;
 
   std::int64_t next_wire_ = 1;
+  bool text_answers_ = false;     // a call_text() was made: answers are wanted as text
   std::map<CallId, Call> calls_;  // queued and sent
   std::unordered_map<std::int64_t, CallId> wire_calls_;
   std::deque<Queued> queue_;
@@ -827,6 +903,15 @@ void TransportSlot::on_message(mcp::Message message,
   client_.on_transport_message(generation_, std::move(message), request_stream);
 }
 
+bool TransportSlot::prefers_text() const {
+  return client_.prefers_text();
+}
+
+void TransportSlot::on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                                    const std::optional<mcp::RequestId>& request_stream) {
+  client_.on_transport_text(generation_, text, summary, request_stream);
+}
+
 void TransportSlot::on_send_failed(const mcp::RequestId& request_id, const TransportError& error) {
   client_.on_transport_send_failed(generation_, request_id, error);
 }
@@ -836,6 +921,12 @@ void TransportSlot::on_closed(const TransportError& error) {
 }
 
 }  // namespace
+
+CallId Client::call_text(std::string text, const mcp::RequestText& head, TextDone done) {
+  (void)head;
+  auto decoded = mcp::decode_message(text);
+  return call(decoded ? std::move(*decoded) : mcp::Message{}, message_done(std::move(done)));
+}
 
 std::unique_ptr<Client> make_client(runtime::EventLoop& loop, TransportFactory& transports,
                                     ClientOptions options, ClientEvents& events) {

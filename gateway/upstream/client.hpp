@@ -57,6 +57,17 @@ struct ClientOptions {
 
 enum class ClientState { starting, ready, down, closed };
 
+// What a call_text() completes with: the backend's response as the text it arrived in, with the
+// caller's id in place of the wire id, when the transport delivered text (stdio; checked like
+// mcp/message_summary.hpp checks, never decoded); otherwise `message`: a decoded response, or
+// an error of the Client's own (timeout, backend unavailable, overloaded).
+struct TextAnswer {
+  std::string text;  // empty when `message` is the answer
+  mcp::Message message;
+  bool is_text() const noexcept { return !text.empty(); }
+};
+using TextDone = std::function<void(TextAnswer)>;
+
 class ClientEvents {
  public:
   virtual ~ClientEvents() = default;
@@ -90,13 +101,12 @@ class Client {
   }
   // call() for a request that is already JSON text, as replay re-sends recorded requests: it
   // goes out byte for byte except for its "id" value, which becomes the wire id, and is not
-  // parsed into a tree on the way. Text that is not one JSON-RPC request fails like call() of
-  // a non-request (-32603, through EventLoop::post). The real Client overrides it; the default
-  // (test fakes) decodes the text and calls call().
-  virtual CallId call_text(std::string text, std::function<void(mcp::Message)> done) {
-    auto decoded = mcp::decode_message(text);
-    return call(decoded ? std::move(*decoded) : mcp::Message{}, std::move(done));
-  }
+  // parsed into a tree on the way. `head` is mcp::read_request_text(text), which the caller
+  // has read already to check the text; a head that does not fit the text fails the call like
+  // call() of a non-request (-32603, through EventLoop::post). On transports that deliver text
+  // (stdio) the answer comes back as text too (TextAnswer). The real Client overrides it; the
+  // default (test fakes) decodes the text and calls call().
+  virtual CallId call_text(std::string text, const mcp::RequestText& head, TextDone done);
   // Sends notifications/cancelled for the call (with the wire id) and forgets it: `done` is
   // not called. A late response from the backend is dropped.
   virtual void cancel(CallId call, const std::string& reason) = 0;

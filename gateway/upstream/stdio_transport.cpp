@@ -32,6 +32,7 @@
 #include "gateway/capture/hooks.hpp"
 #include "gateway/upstream/process.hpp"
 #include "gateway/upstream/transport.hpp"
+#include "mcp/message_summary.hpp"
 #include "mcp/ndjson.hpp"
 
 namespace mcpgw::upstream {
@@ -304,18 +305,36 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   void on_line(std::string_view line) override {
     if (handler_ == nullptr || closing_)
       return;  // draining only, so the child never blocks on a full pipe
-    auto message = mcp::decode_message(line);
-    if (!message) {
-      spdlog::warn(
-          "backend '{}': skipped a stdout line that is not a JSON-RPC message "
-          "(bad_message): {}",
-          spec_->name, message.error().message);
+    if (handler_->prefers_text()) {
+      mcp::SummaryError error;
+      const auto summary = mcp::summarize_message(line, &error);
+      if (!summary) {
+        skip_line(error.message);
+        return;
+      }
+      record_received(line);
+      handler_->on_message_text(line, *summary, std::nullopt);
       return;
     }
+    auto message = mcp::decode_message(line);
+    if (!message) {
+      skip_line(message.error().message);
+      return;
+    }
+    record_received(line);
+    handler_->on_message(std::move(*message), std::nullopt);
+  }
+
+  void skip_line(const std::string& why) {
+    spdlog::warn(
+        "backend '{}': skipped a stdout line that is not a JSON-RPC message (bad_message): {}",
+        spec_->name, why);
+  }
+
+  void record_received(std::string_view line) {
     if (spec_->limits.recorder != nullptr)
       capture::record_text(*spec_->limits.recorder,
                            capture_context(mcp::traffic::Direction::server_to_client), line);
-    handler_->on_message(std::move(*message), std::nullopt);
   }
 
   mcp::capture::Record capture_context(mcp::traffic::Direction direction) {

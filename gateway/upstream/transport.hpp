@@ -15,6 +15,7 @@
 
 #include "gateway/config/config.hpp"
 #include "mcp/jsonrpc.hpp"
+#include "mcp/message_summary.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -56,6 +57,15 @@ class TransportHandler {
   // message belongs to that request (its progress, its sampling request).
   virtual void on_message(mcp::Message message,
                           const std::optional<mcp::RequestId>& request_stream) = 0;
+  // Whether messages should come as text (on_message_text) instead of decoded. The Client says
+  // yes once it has made a call_text(), whose answer it hands on as text; transports that read
+  // each message as one text (stdio) then build no tree for it. Asked for every message.
+  virtual bool prefers_text() const { return false; }
+  // A message as the text it arrived in, checked and summarized (mcp/message_summary.hpp) but
+  // not decoded; called instead of on_message() when prefers_text(). The default decodes it and
+  // calls on_message(); a text the codec rejects is logged and dropped.
+  virtual void on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                               const std::optional<mcp::RequestId>& request_stream);
   // Sending this request failed at the transport level; no response will come for it.
   virtual void on_send_failed(const mcp::RequestId& request_id, const TransportError& error) = 0;
   // The transport is gone for good (process exited, SSE stream lost and not resumable).

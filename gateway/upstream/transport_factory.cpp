@@ -4,6 +4,20 @@
 
 namespace mcpgw::upstream {
 
+void TransportHandler::on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                                       const std::optional<mcp::RequestId>& request_stream) {
+  (void)summary;
+  auto decoded = mcp::decode_message(text);
+  if (!decoded) {
+    // The summary checks less than the codec in one corner: duplicate keys the summary does
+    // not read (deep in params or result).
+    spdlog::warn("skipped a backend message that is not JSON-RPC (bad_message): {}",
+                 decoded.error().message);
+    return;
+  }
+  on_message(std::move(*decoded), request_stream);
+}
+
 void Transport::send_text(const mcp::Message& request, std::string text) {
   auto decoded = mcp::decode_message(text);
   if (!decoded || !decoded->is_request()) {

@@ -768,10 +768,16 @@ class FixtureDriverTest : public ::testing::Test {
  protected:
   std::vector<ReplayedSession> replay(const std::vector<RecordedSession>& sessions,
                                       std::vector<std::string> switches = {}) {
+    std::vector<std::string> command{MCPGW_FIXTURE_BINARY, "stdio"};
+    command.insert(command.end(), switches.begin(), switches.end());
+    return replay_command(sessions, std::move(command));
+  }
+
+  std::vector<ReplayedSession> replay_command(const std::vector<RecordedSession>& sessions,
+                                              std::vector<std::string> command) {
     config::BackendConfig backend;
     backend.name = "fixture";
-    backend.command = {MCPGW_FIXTURE_BINARY, "stdio"};
-    backend.command.insert(backend.command.end(), switches.begin(), switches.end());
+    backend.command = std::move(command);
     upstream::TransportLimits limits;
     limits.shutdown_grace = 500ms;
     auto factory = upstream::make_stdio_transport_factory(context_, backend, limits);
@@ -863,6 +869,28 @@ TEST_F(FixtureDriverTest, FollowsTheFixturesPagesAndAnswersItsRootsRequest) {
   ASSERT_EQ(results[0].steps[1].responses.size(), 1u);
   EXPECT_NE(results[0].steps[1].responses[0].find("file:///recorded"), std::string::npos)
       << results[0].steps[1].responses[0];
+}
+
+// A stdio answer is kept as the target wrote it (member order, spacing, number spelling), with
+// only the recorded id put back: what the comparison sees is what the server sent.
+TEST_F(FixtureDriverTest, KeepsAStdioAnswerAsTheTargetWroteIt) {
+  const std::string script = R"(
+IFS= read -r line
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}'
+IFS= read -r initialized
+IFS= read -r line
+printf '%s\n' '{"result": {"z":1, "a":[1.50]}, "id":2 ,"jsonrpc":"2.0"}'
+IFS= read -r line
+)";
+  const auto results =
+      replay_command({make_session("s", {request_step(7, "tools/call", echo_params("x"))})},
+                     {"/bin/sh", "-c", script});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].failure, "");
+  ASSERT_EQ(results[0].steps.size(), 1u);
+  ASSERT_EQ(results[0].steps[0].responses.size(), 1u);
+  EXPECT_EQ(results[0].steps[0].responses[0],
+            R"({"result": {"z":1, "a":[1.50]}, "id":7 ,"jsonrpc":"2.0"})");
 }
 
 #endif

@@ -129,18 +129,24 @@ TEST(ClientOverStdioTest, CallTextWritesTheRequestAsGivenOnOneLine) {
   Events events;
   auto client = make_client(loop, *factory, options, events);
   client->start();
-  std::vector<mcp::Message> results;
-  client->call_text(
+  std::vector<std::string> answers;
+  const std::string text =
       "{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": \"mine\",\n  \"method\": \"tools/call\",\n"
-      "  \"params\": {\"name\": \"a\\nb\"}\n}",
-      [&](mcp::Message response) { results.push_back(std::move(response)); });
-  ASSERT_TRUE(run_until(context, [&] { return results.size() == 1; }));
-  EXPECT_EQ(results[0].id, mcp::RequestId("mine"));
-  ASSERT_EQ(results[0].kind, mcp::MessageKind::success_response);
-  // Wire ids: 1 for initialize, 2 for the call.
-  EXPECT_EQ(results[0].result["line"],
-            "{   \"jsonrpc\": \"2.0\",    \"id\": 2,   \"method\": \"tools/call\",   "
-            "\"params\": {\"name\": \"a\\nb\"} }");
+      "  \"params\": {\"name\": \"a\\nb\"}\n}";
+  auto head = mcp::read_request_text(text);
+  ASSERT_TRUE(head.has_value()) << head.error();
+  // Made before the handshake ends, so the initialize answer arrives as text too, and is
+  // decoded for the handshake.
+  client->call_text(text, *head, [&](TextAnswer answer) {
+    answers.push_back(answer.is_text() ? answer.text : "not text: " + mcp::encode(answer.message));
+  });
+  ASSERT_TRUE(run_until(context, [&] { return answers.size() == 1; }));
+  // The line the backend wrote, with the caller's id in place of wire id 2 (1 was initialize).
+  EXPECT_EQ(answers[0],
+            R"({"jsonrpc":"2.0","id":"mine","result":{"line":")"
+            R"({   \"jsonrpc\": \"2.0\",    \"id\": 2,   \"method\": \"tools/call\",   )"
+            R"(\"params\": {\"name\": \"a\\nb\"} }"}})");
+  EXPECT_EQ(events.ready.size(), 1u);
   bool closed = false;
   client->close([&] { closed = true; });
   ASSERT_TRUE(run_until(context, [&] { return closed; }));

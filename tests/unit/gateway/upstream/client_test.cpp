@@ -9,6 +9,7 @@
 
 #include "gateway/runtime/manual_loop.hpp"
 #include "gateway/upstream/client.hpp"
+#include "mcp/message_summary.hpp"
 
 namespace mcpgw::upstream {
 namespace {
@@ -37,6 +38,15 @@ struct FakeWire {
   void deliver(mcp::Message message, std::optional<mcp::RequestId> stream = std::nullopt) {
     ASSERT_NE(handler, nullptr);
     handler->on_message(std::move(message), stream);
+  }
+  // As a stdio transport delivers a line to a handler that prefers text.
+  void deliver_text(std::string_view text) {
+    ASSERT_NE(handler, nullptr);
+    ASSERT_TRUE(handler->prefers_text());
+    mcp::SummaryError error;
+    const auto summary = mcp::summarize_message(text, &error);
+    ASSERT_TRUE(summary.has_value()) << error.message;
+    handler->on_message_text(text, *summary, std::nullopt);
   }
   void crash(TransportError::Kind kind = TransportError::Kind::exited,
              std::string message = "process exited with status 1 (/opt/secret/path)") {
@@ -191,12 +201,27 @@ class ClientTest : public ::testing::Test {
         [this](mcp::Message response) { results_.push_back(std::move(response)); });
   }
 
+  // A call_text() of a valid request: message answers land in `results`, text ones in
+  // `text_results`.
+  CallId call_text(const std::string& text) {
+    auto head = mcp::read_request_text(text);
+    EXPECT_TRUE(head.has_value()) << text;
+    return client_->call_text(text, head ? *head : mcp::RequestText{0, "", 0, 0},
+                              [this](TextAnswer answer) {
+                                if (answer.is_text())
+                                  text_results_.push_back(std::move(answer.text));
+                                else
+                                  results_.push_back(std::move(answer.message));
+                              });
+  }
+
   runtime::ManualEventLoop loop_;
   FakeFactory factory_;
   RecordingEvents events_;
   ClientOptions options_;
   std::unique_ptr<Client> client_;
   std::vector<mcp::Message> results_;
+  std::vector<std::string> text_results_;
 };
 
 TEST(BackoffTest, DoublesFromInitialAndStopsAtMax) {
@@ -389,18 +414,84 @@ TEST_F(ClientTest, CallTextSendsTheTextWithOnlyItsIdReplaced) {
   start_ready();
   const std::string text =
       R"({"jsonrpc":"2.0", "id" : "caller-7","method":"tools/call","params":{"name":"echo","arguments":{"id":1}}})";
-  client_->call_text(text,
-                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  call_text(text);
   ASSERT_EQ(wire().sent_texts.size(), 1u);
   const auto& [head, sent] = wire().sent_texts[0];
   ASSERT_TRUE(head.id && head.id->is_integer());
   EXPECT_EQ(head.method, "tools/call");
   EXPECT_EQ(sent, R"({"jsonrpc":"2.0", "id" : )" + std::to_string(head.id->integer()) +
                       R"(,"method":"tools/call","params":{"name":"echo","arguments":{"id":1}}})");
+  // A transport that delivers messages: the answer is a message with the caller's id.
   wire().deliver(mcp::make_success_response(*head.id, json{{"content", json::array()}}));
   ASSERT_EQ(results_.size(), 1u);
+  EXPECT_TRUE(text_results_.empty());
   EXPECT_EQ(results_[0].id, mcp::RequestId("caller-7"));
   EXPECT_EQ(results_[0].result, (json{{"content", json::array()}}));
+}
+
+// Answers that arrive as text go back as text, byte for byte but for the id; everything else
+// that arrives as text is decoded and goes the usual way.
+TEST_F(ClientTest, CallTextAnswersComeBackAsTheTextTheBackendWrote) {
+  factory_.accepts_text = true;
+  factory_.sessions_can_expire = false;
+  start_ready();
+  EXPECT_FALSE(wire().handler->prefers_text());  // no text call yet: plain messages
+  call_text(R"({"jsonrpc":"2.0","id":"a\"1","method":"tools/call","params":{"name":"echo"}})");
+  call_text(R"({"jsonrpc":"2.0","id":-4,"method":"ping"})");
+  call("plain");
+  ASSERT_EQ(wire().sent_texts.size(), 2u);
+  EXPECT_TRUE(wire().handler->prefers_text());
+  const std::string first = wire().sent_texts[0].first.id->to_string();
+  const std::string second = wire().sent_texts[1].first.id->to_string();
+  // Out of order, with odd spacing and member order kept as written.
+  wire().deliver_text(R"({"error":{"message":"nope","code":-32601} , "id":  )" + second +
+                      R"(,"jsonrpc":"2.0"})");
+  wire().deliver_text(R"({"jsonrpc":"2.0","result":{"z":1,"a":[1.50]},"id":)" + first + "}");
+  ASSERT_EQ(text_results_.size(), 2u);
+  EXPECT_EQ(text_results_[0],
+            R"({"error":{"message":"nope","code":-32601} , "id":  -4,"jsonrpc":"2.0"})");
+  EXPECT_EQ(text_results_[1], R"({"jsonrpc":"2.0","result":{"z":1,"a":[1.50]},"id":"a\"1"})");
+  // A call() answered in text, a notification and a backend request: decoded.
+  wire().deliver_text(
+      R"({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info"}})");
+  wire().deliver_text(
+      R"({"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{}})");
+  wire().deliver_text(R"({"jsonrpc":"2.0","id":)" + wire().last().id->to_string() +
+                      R"(,"result":{"ok":true}})");
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId("plain"));
+  EXPECT_EQ(results_[0].result, (json{{"ok", true}}));
+  ASSERT_EQ(events_.notifications.size(), 1u);
+  EXPECT_EQ(events_.notifications[0].first.method, "notifications/message");
+  ASSERT_EQ(events_.requests.size(), 1u);
+  EXPECT_EQ(events_.requests[0].first.id, mcp::RequestId("s1"));
+  // A late or unknown answer changes nothing; nor does one the codec rejects (a duplicate
+  // member the summary does not read).
+  wire().deliver_text(R"({"jsonrpc":"2.0","id":)" + first + R"(,"result":{}})");
+  wire().deliver_text(R"({"jsonrpc":"2.0","id":999,"result":{"a":1,"a":2}})");
+  EXPECT_EQ(text_results_.size(), 2u);
+  EXPECT_EQ(results_.size(), 1u);
+  loop_.advance(1000ms);  // nothing left to time out
+  EXPECT_EQ(text_results_.size(), 2u);
+  EXPECT_EQ(results_.size(), 1u);
+}
+
+// Failures of the Client's own reach a text call as messages.
+TEST_F(ClientTest, CallTextFailuresAreMessages) {
+  factory_.accepts_text = true;
+  factory_.sessions_can_expire = false;
+  options_.restart = false;
+  start_ready();
+  call_text(R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  loop_.advance(1000ms);
+  call_text(R"({"jsonrpc":"2.0","id":2,"method":"ping"})");
+  wire().crash();
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[0].id, mcp::RequestId(1));
+  EXPECT_EQ(results_[0].error.code, gateway_error::backend_timeout);
+  EXPECT_EQ(results_[1].id, mcp::RequestId(2));
+  EXPECT_EQ(results_[1].error.code, gateway_error::backend_unavailable);
+  EXPECT_TRUE(text_results_.empty());
 }
 
 // Queued behind the handshake, a text call keeps its text until it goes out.
@@ -409,8 +500,7 @@ TEST_F(ClientTest, CallTextWaitsForTheHandshakeLikeAnyCall) {
   factory_.sessions_can_expire = false;
   create();
   client_->start();
-  client_->call_text(R"({"jsonrpc":"2.0","id":5,"method":"ping"})",
-                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  call_text(R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
   EXPECT_TRUE(wire().sent_texts.empty());
   answer_initialize();
   ASSERT_EQ(wire().sent_texts.size(), 1u);
@@ -425,9 +515,9 @@ TEST_F(ClientTest, CallTextWaitsForTheHandshakeLikeAnyCall) {
 // Transports that build requests from messages (HTTP) get the decoded message.
 TEST_F(ClientTest, CallTextDecodesForTransportsThatTakeMessages) {
   start_ready();
-  client_->call_text(R"({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"echo"}})",
-                     [this](mcp::Message response) { results_.push_back(std::move(response)); });
+  call_text(R"({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"echo"}})");
   EXPECT_TRUE(wire().sent_texts.empty());
+  EXPECT_FALSE(wire().handler->prefers_text());
   EXPECT_EQ(wire().last().method, "tools/call");
   EXPECT_EQ(wire().last().params, (json{{"name", "echo"}}));
   wire().deliver(mcp::make_success_response(*wire().last().id, json::object()));
@@ -435,21 +525,36 @@ TEST_F(ClientTest, CallTextDecodesForTransportsThatTakeMessages) {
   EXPECT_EQ(results_[0].id, mcp::RequestId("x"));
 }
 
-TEST_F(ClientTest, CallTextOfAnythingButARequestFailsWithInternalErrorLater) {
+TEST_F(ClientTest, CallTextWithAHeadThatDoesNotFitFailsWithInternalErrorLater) {
   factory_.accepts_text = true;
   factory_.sessions_can_expire = false;
   start_ready();
-  for (const char* text : {R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
-                           R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", "not json"}) {
-    client_->call_text(text,
-                       [this](mcp::Message response) { results_.push_back(std::move(response)); });
-  }
+  const std::string text = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
+  const auto record = [this](TextAnswer answer) { results_.push_back(std::move(answer.message)); };
+  client_->call_text(text, mcp::RequestText{1, "ping", text.size(), 1}, record);
+  client_->call_text(text, mcp::RequestText{1, "ping", 5, text.size()}, record);
+  client_->call_text(text, mcp::RequestText{1, "ping", 5, 0}, record);
   EXPECT_TRUE(results_.empty());  // never from inside call_text()
   loop_.run_ready();
   ASSERT_EQ(results_.size(), 3u);
   for (const auto& result : results_)
     EXPECT_EQ(result.error.code, mcp::error_code::internal_error);
   EXPECT_TRUE(wire().sent_texts.empty());
+}
+
+// Where the Client decodes the text itself, text that is not a request fails the same way.
+TEST_F(ClientTest, CallTextOfAnythingButARequestFailsWithInternalErrorLater) {
+  start_ready();
+  const auto record = [this](TextAnswer answer) { results_.push_back(std::move(answer.message)); };
+  for (const char* text : {R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+                           R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", "not json"}) {
+    client_->call_text(text, mcp::RequestText{1, "ping", 0, 1}, record);
+  }
+  EXPECT_TRUE(results_.empty());
+  loop_.run_ready();
+  ASSERT_EQ(results_.size(), 3u);
+  for (const auto& result : results_)
+    EXPECT_EQ(result.error.code, mcp::error_code::internal_error);
 }
 
 TEST_F(ClientTest, QueuedCallTimesOutWithoutReachingTheBackend) {

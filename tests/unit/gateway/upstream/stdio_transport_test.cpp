@@ -191,6 +191,56 @@ TEST_F(StdioTransportTest, OversizeAndInvalidLinesAreSkippedNotFatal) {
   close_and_wait(*transport);
 }
 
+// A handler that wants text: each line as written, with its summary.
+class TextRecorder final : public TransportHandler {
+ public:
+  void on_message(mcp::Message message, const std::optional<mcp::RequestId>&) override {
+    ADD_FAILURE() << "decoded although text was preferred: " << mcp::encode(message);
+  }
+  bool prefers_text() const override { return true; }
+  void on_message_text(std::string_view text, const mcp::MessageSummary& summary,
+                       const std::optional<mcp::RequestId>& request_stream) override {
+    EXPECT_FALSE(request_stream.has_value());
+    texts.emplace_back(text);
+    summaries.push_back(summary);
+  }
+  void on_send_failed(const mcp::RequestId&, const TransportError&) override {}
+  void on_closed(const TransportError&) override {}
+
+  std::vector<std::string> texts;
+  std::vector<mcp::MessageSummary> summaries;
+};
+
+// For a handler that prefers text, lines are checked and summarized, never decoded; lines that
+// are not JSON-RPC are skipped as before, and capture records what arrived.
+TEST_F(StdioTransportTest, LinesGoAsTextToAHandlerThatPrefersIt) {
+  test::LogCapture log;
+  MemoryCapture capture;
+  auto limits = quick_limits();
+  limits.recorder = &capture;
+  const std::string script =
+      "printf '%s\\n' '{\"id\": 3, \"result\" : {\"b\":1,\"a\":2}, \"jsonrpc\":\"2.0\"}' "
+      "'{\"jsonrpc\":\"2.0\",\"id\":4}' '[1]' "
+      "'{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+      "progress\",\"params\":{\"progressToken\":\"t\"}}'"
+      "; exec cat";
+  auto transport = make(shell_backend(script), limits);
+  TextRecorder handler;
+  transport->start(handler);
+  ASSERT_TRUE(run_until(context_, [&] { return handler.texts.size() == 2; }));
+  EXPECT_EQ(handler.texts[0], R"({"id": 3, "result" : {"b":1,"a":2}, "jsonrpc":"2.0"})");
+  EXPECT_EQ(handler.summaries[0].kind, mcp::SummaryKind::response);
+  EXPECT_EQ(handler.summaries[0].id, "3");
+  EXPECT_EQ(handler.texts[0].substr(handler.summaries[0].id_offset, handler.summaries[0].id_length),
+            "3");
+  EXPECT_EQ(handler.summaries[1].method, "notifications/progress");
+  EXPECT_EQ(handler.summaries[1].progress_token, "\"t\"");
+  EXPECT_EQ(log.count("bad_message"), 2u) << log.all();
+  close_and_wait(*transport);
+  ASSERT_EQ(capture.records.size(), 2u);  // the two messages, not the skipped lines
+  EXPECT_EQ(capture.records[0].message, handler.texts[0]);
+}
+
 TEST_F(StdioTransportTest, ExitIsReportedWithStatusAfterRemainingOutput) {
   auto transport = make(shell_backend(print_notification("last/words", "{}") + "; exit 3"));
   transport->start(recorder_);

@@ -47,6 +47,13 @@ class LogCapture {
         return true;
     return false;
   }
+  std::size_t count(const std::string& text) const {
+    std::size_t lines = 0;
+    for (const auto& line : sink_->lines)
+      if (line.find(text) != std::string::npos)
+        ++lines;
+    return lines;
+  }
   std::string all() const {
     std::string text;
     for (const auto& line : sink_->lines)
