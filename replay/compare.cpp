@@ -453,6 +453,7 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
   if (!replayed.failure.empty())
     session.notes.push_back(replayed.failure);
   OutcomeBuilder builder(options, session);
+  session.exchanges.reserve(recorded.steps.size() + 1 + replayed.server_requests.size());
 
   if (recorded.initialize) {
     const Exchange& exchange = *recorded.initialize;
@@ -527,9 +528,6 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
       continue;
     }
 
-    std::vector<std::string_view> recorded_pages{exchange.response_message};
-    for (const auto& page : step.later_pages)
-      recorded_pages.push_back(page.response_message);
     const bool recorded_answered = !exchange.response_message.empty();
 
     if (replay->responses.empty() || (kind && !replay->failure.empty())) {
@@ -556,6 +554,9 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
 
     if (kind) {
       const std::string_view field = list_field(*kind);
+      std::vector<std::string_view> recorded_pages{exchange.response_message};
+      for (const auto& page : step.later_pages)
+        recorded_pages.push_back(page.response_message);
       std::vector<std::string_view> replayed_pages(replay->responses.begin(),
                                                    replay->responses.end());
       MergedList before = merge_pages(recorded_pages, field);
@@ -586,9 +587,7 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
     } else if (exchange.response_message == replay->responses.front()) {
       // The same bytes (the replayed text passed the codec or the summary scanner's full JSON
       // check, so it is valid JSON): identical without parsing either side, the usual case
-      // when a server did not change.
-      outcome.recorded_response = exchange.response_message;
-      outcome.replayed_response = replay->responses.front();
+      // when a server did not change. No text is kept: there is no difference to show.
     } else {
       ParsedMessage before = parse_message(exchange.response_message);
       ParsedMessage after = parse_message(replay->responses.front());

@@ -94,7 +94,8 @@ struct ExchangeOutcome {
   std::optional<std::int64_t> replayed_latency_us;
   // JSON text, kept for the text report's context and the JUnit failure body: as recorded or
   // received, or compact when rebuilt. For a list chain, compact
-  // {"result":{"<list field>":[every item of every page]}}.
+  // {"result":{"<list field>":[every item of every page]}}. Empty when the replayed answer was
+  // byte for byte the recorded one: nothing to show.
   std::string recorded_response;
   std::string replayed_response;
   std::vector<Difference> differences;

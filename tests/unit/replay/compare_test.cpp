@@ -270,6 +270,21 @@ ExchangeOutcome compare_call(const std::string& recorded_answer, const std::stri
   return session.exchanges.empty() ? ExchangeOutcome() : session.exchanges.front();
 }
 
+// The same bytes are identical without parsing and keep no text; the same JSON spelled
+// differently is parsed, found identical, and keeps both texts as they were.
+TEST(ReplayCompare, SameBytesKeepNoTextAndOtherSpellingsAreParsed) {
+  const std::string answer = R"({"jsonrpc":"2.0","id":1,"result":{"b":1,"a":[2.50]}})";
+  const ExchangeOutcome same = compare_call(answer, answer);
+  EXPECT_TRUE(same.identical());
+  EXPECT_TRUE(same.recorded_response.empty());
+  EXPECT_TRUE(same.replayed_response.empty());
+  const std::string respelled = R"({"result": {"a": [2.5], "b": 1}, "id": 1, "jsonrpc": "2.0"})";
+  const ExchangeOutcome spelled = compare_call(answer, respelled);
+  EXPECT_TRUE(spelled.identical()) << spelled.differences.front().detail;
+  EXPECT_EQ(spelled.replayed_response, respelled);
+  EXPECT_FALSE(spelled.recorded_response.empty());
+}
+
 TEST(ReplayCompare, SuccessToErrorIsBreakingWhetherJsonRpcOrToolError) {
   const ExchangeOutcome rpc =
       compare_call(response(1, text_result("4")), error_response(1, -32602, "Invalid params"));
