@@ -6,6 +6,9 @@
 namespace mcpgw::mcp::traffic {
 namespace {
 
+// Scopes kept with nothing pending (see forget_pending); more are erased as they fall idle.
+constexpr std::size_t kMaxIdleScopes = 64;
+
 std::size_t index_of(Direction direction) {
   return direction == Direction::client_to_server ? 0 : 1;
 }
@@ -254,7 +257,10 @@ void Pairer::forget_pending(const Exchange& exchange) {
       index.by_token.erase(found);
     }
   }
-  if (scope->second.pending == 0)
+  // A scope that waits for nothing is kept while there are few scopes: in a conversation of
+  // one request at a time each request would otherwise build and tear down its scope's
+  // indexes. Many scopes (a pcap of many connections) are still dropped as they fall idle.
+  if (scope->second.pending == 0 && scopes_.size() > kMaxIdleScopes)
     scopes_.erase(scope);
 }
 

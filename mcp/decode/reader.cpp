@@ -16,7 +16,9 @@
 namespace mcpgw::mcp::traffic {
 namespace {
 
-constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+// Small enough to stay in the CPU cache while the decoder scans what was just read: a 1 MiB
+// buffer made every chunk travel to memory and back, and was 1 MiB more to keep resident.
+constexpr std::size_t kChunkBytes = std::size_t{64} << 10;
 
 struct FileCloser {
   void operator()(std::FILE* file) const {

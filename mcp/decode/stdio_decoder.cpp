@@ -24,7 +24,11 @@ std::optional<LabelledLine> parse_labelled_line(std::string_view line) {
       return std::nullopt;
     }
     // "2024-05-01 10:20:30Z" style timestamps contain a space too: try the longer form first.
-    const auto second_space = rest.find(' ', space + 1);
+    // Only a date alone ("2024-05-01", 10 characters) can begin one; any other first word is
+    // the whole timestamp, and the message after it need not be searched for a space.
+    constexpr std::size_t kDateLength = 10;
+    const auto second_space =
+        space == kDateLength ? rest.find(' ', space + 1) : std::string_view::npos;
     if (second_space != std::string_view::npos) {
       if (auto time = parse_iso8601_us(rest.substr(0, second_space))) {
         out.time_us = time;
