@@ -323,9 +323,19 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
 
   // Open list chains: (method, the last page's nextCursor) -> step.
   std::map<std::pair<std::string, std::string>, std::size_t> chains;
-  // The latest client request of each id, and whether it was cancelled: lone cancellations and
-  // late responses are explained with it.
+  // The latest client request step of each id: lone cancellations and late responses are
+  // explained with it. Few recordings have any, so the index is built only when one comes, and
+  // from then on kept up to date with the steps added since.
   std::unordered_map<std::string, std::size_t> requests_by_id;  // -> steps
+  std::size_t indexed_steps = 0;
+  const auto latest_request = [&](const std::string& id) -> const RecordedStep* {
+    for (; indexed_steps < session.steps.size(); ++indexed_steps) {
+      if (session.steps[indexed_steps].is_request())
+        requests_by_id.insert_or_assign(session.steps[indexed_steps].exchange.id, indexed_steps);
+    }
+    const auto found = requests_by_id.find(id);
+    return found == requests_by_id.end() ? nullptr : &session.steps[found->second];
+  };
   std::vector<Exchange> client_replies;  // responses from the client without a server request
   const auto offset_of = [&](const Exchange& exchange) -> std::optional<std::int64_t> {
     if (!exchange.started_us || !collected.first_time_us)
@@ -348,9 +358,8 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
                                 " left out: it answers no request" + error);
         continue;
       }
-      const auto request = requests_by_id.find(exchange.id);
-      if (request != requests_by_id.end() &&
-          session.steps[request->second].exchange.status == Status::cancelled) {
+      const RecordedStep* request = latest_request(exchange.id);
+      if (request != nullptr && request->exchange.status == Status::cancelled) {
         session.notes.push_back("response to request " + describe_id(exchange.id) + " at " +
                                 where_text(exchange.request_where) +
                                 " left out: it came after the recorded client cancelled that "
@@ -369,11 +378,10 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
     }
     if (exchange.kind == ExchangeKind::notification) {
       if (exchange.method == "notifications/cancelled") {
-        const auto request = requests_by_id.find(exchange.related_id);
+        const RecordedStep* request = latest_request(exchange.related_id);
         const std::string named = describe_id(exchange.related_id);
-        if (request != requests_by_id.end()) {
-          const bool cancelled =
-              session.steps[request->second].exchange.status == Status::cancelled;
+        if (request != nullptr) {
+          const bool cancelled = request->exchange.status == Status::cancelled;
           session.notes.push_back(
               "notifications/cancelled at " + where_text(exchange.request_where) +
               " left out: request " + named +
@@ -434,7 +442,6 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
     }
     if (next_cursor)
       chains.insert_or_assign({exchange.method, *next_cursor}, step_index);
-    requests_by_id.insert_or_assign(exchange.id, step_index);
     step.exchange = std::move(exchange);
   }
 

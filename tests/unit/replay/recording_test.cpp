@@ -243,6 +243,35 @@ TEST(RecordingSessions, CancellationsKeepTheirDelayAndReasonAndStrayOnesAreNoted
   EXPECT_EQ(session.steps[2].cancel_reason, "");
 }
 
+// The index of requests by id is built only when a stray message needs it, then kept up to
+// date: the explanation always names the latest request of that id sent before it.
+TEST(RecordingSessions, StrayMessagesAreExplainedWithTheLatestRequestOfTheirId) {
+  Recorder r;
+  r.client(rpc_request(5, "tools/call", R"({"name":"echo"})"));
+  r.client(rpc_notification("notifications/cancelled", R"({"requestId":5})"));
+  r.server(rpc_result(5));  // late: request 5 was cancelled
+  r.client(rpc_request(5, "tools/call", R"({"name":"echo"})"));
+  r.server(rpc_result(5));
+  r.client(rpc_notification("notifications/cancelled", R"({"requestId":5})"));  // answered
+  r.client(rpc_request(6, "tools/call", R"({"name":"sleep"})"));
+  r.client(rpc_notification("notifications/cancelled", R"({"requestId":6})"));
+  r.client(rpc_notification("notifications/cancelled", R"({"requestId":6})"));  // again
+
+  const auto loaded = build_sessions(std::move(r.events), {});
+  ASSERT_EQ(loaded.sessions.size(), 1u);
+  EXPECT_EQ(outline(loaded.sessions[0]),
+            "session abc leg=unknown\n"
+            "0 tools/call 5 cancelled\n"
+            "1 tools/call 5\n"
+            "2 tools/call 6 after 1 cancelled\n"
+            "note response to request 5 at test.jsonl:3 left out: it came after the recorded "
+            "client cancelled that request\n"
+            "note notifications/cancelled at test.jsonl:6 left out: request 5 had already been "
+            "answered\n"
+            "note notifications/cancelled at test.jsonl:9 left out: request 6 had already been "
+            "cancelled\n");
+}
+
 TEST(RecordingSessions, ServerRequestsKnowTheStepInFlightAndPingsAreLeftOut) {
   Recorder r;
   r.client(rpc_request(1, "tools/call", R"({"name":"test_sampling"})"));
