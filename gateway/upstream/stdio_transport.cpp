@@ -95,6 +95,7 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
     spdlog::info("backend '{}': started process {}", spec_->name, pid_);
     error_code ignored;
     stdin_.assign(spawned->stdin_fd.release(), ignored);
+    stdin_.non_blocking(true, ignored);  // write_directly() must never block the loop
     stdout_.assign(spawned->stdout_fd.release(), ignored);
     stderr_.assign(spawned->stderr_fd.release(), ignored);
     watch_exit();
@@ -398,6 +399,8 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
   void write_next() {
     if (writing_in_flight_ || pid_ <= 0 || !stdin_.is_open())
       return;
+    if (!pending_output_.empty())
+      write_directly();
     if (pending_output_.empty()) {
       writing_.clear();
       if (terminating_)
@@ -411,6 +414,16 @@ class StdioCore final : public std::enable_shared_from_this<StdioCore>, mcp::Ndj
                       [self = shared_from_this()](const error_code& error, std::size_t) {
                         self->on_written(error);
                       });
+  }
+
+  // Output usually fits in the pipe at once: written here, it costs no completion handler and
+  // no extra reactor pass. What the pipe does not take, and any error, goes the asynchronous
+  // way, which reports errors from a handler of its own (never from inside send()).
+  void write_directly() {
+    error_code error;
+    const std::size_t written = stdin_.write_some(asio::buffer(pending_output_), error);
+    if (!error)
+      pending_output_.erase(0, written);
   }
 
   void on_written(const error_code& error) {
