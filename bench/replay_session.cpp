@@ -4,10 +4,14 @@
 // is the recording `mcpgw replay` then re-sends. The wall time of this run, from spawning the
 // fixture to its exit, is the backend's own time plus the least a client can add; replay's
 // overhead is what it needs beyond that.
-//   replay_session FIXTURE_BINARY TRANSCRIPT [EXCHANGES] [TEXT_BYTES]
+// It waits for answers with poll(2), or with --epoll with epoll_wait(2) as event loops (Asio,
+// libuv) do. Wake-up costs of the two can differ between kernels and machines, so the
+// benchmark measures both and reports replay's overhead against each.
+//   replay_session [--epoll] FIXTURE_BINARY TRANSCRIPT [EXCHANGES] [TEXT_BYTES]
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +45,7 @@ std::string now_rfc3339() {
 
 class Fixture {
  public:
-  explicit Fixture(const std::string& binary) {
+  Fixture(const std::string& binary, bool use_epoll) {
     int in[2];
     int out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
@@ -65,6 +69,16 @@ class Fixture {
     ::close(out[1]);
     to_child_ = in[1];
     from_child_ = out[0];
+    if (use_epoll) {
+      epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+      epoll_event interest{};
+      interest.events = EPOLLIN;
+      interest.data.fd = from_child_;
+      if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, from_child_, &interest) != 0) {
+        std::perror("epoll");
+        std::exit(2);
+      }
+    }
   }
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
@@ -93,8 +107,7 @@ class Fixture {
         return line;
       }
       scanned_ = buffer_.size();
-      pollfd ready{from_child_, POLLIN, 0};
-      if (::poll(&ready, 1, 20'000) <= 0) {
+      if (wait_readable() <= 0) {
         std::fprintf(stderr, "the fixture did not answer within 20 s\n");
         std::exit(2);
       }
@@ -109,6 +122,8 @@ class Fixture {
   }
 
   int finish() {
+    if (epoll_ >= 0)
+      ::close(epoll_);
     ::close(to_child_);
     ::close(from_child_);
     int status = 0;
@@ -117,7 +132,17 @@ class Fixture {
   }
 
  private:
+  int wait_readable() {
+    if (epoll_ >= 0) {
+      epoll_event ready{};
+      return ::epoll_wait(epoll_, &ready, 1, 20'000);
+    }
+    pollfd ready{from_child_, POLLIN, 0};
+    return ::poll(&ready, 1, 20'000);
+  }
+
   pid_t pid_ = -1;
+  int epoll_ = -1;
   int to_child_ = -1;
   int from_child_ = -1;
   std::string buffer_;
@@ -127,8 +152,14 @@ class Fixture {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool use_epoll = argc > 1 && std::strcmp(argv[1], "--epoll") == 0;
+  if (use_epoll) {
+    --argc;
+    ++argv;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s FIXTURE_BINARY TRANSCRIPT [EXCHANGES] [TEXT_BYTES]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--epoll] FIXTURE_BINARY TRANSCRIPT [EXCHANGES] [TEXT_BYTES]\n",
+                 argv[0]);
     return 2;
   }
   const std::string transcript_path = argv[2];
@@ -142,7 +173,7 @@ int main(int argc, char** argv) {
   transcript.reserve(static_cast<std::size_t>(exchanges) * static_cast<std::size_t>(text_bytes) *
                      3);
   const auto started = std::chrono::steady_clock::now();
-  Fixture fixture(argv[1]);
+  Fixture fixture(argv[1], use_epoll);
   auto exchange = [&](const std::string& request, bool answered) {
     transcript += now_rfc3339() + " > " + request + "\n";
     fixture.write_line(request);
