@@ -465,6 +465,7 @@ int run_replay_command(Parsed& parsed, std::ostream& out, std::ostream& err) {
   options.format = choice_value(kReplayFormats, parsed.replay_format);
   options.color = inspect_color(choice_value(kColors, parsed.replay_color), out);
   options.progress = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
+  options.handle_signals = true;
   options.tool_version = std::string("mcpgw ") + MCPGW_VERSION;
   std::string level = parsed.replay_log_level;
   for (char& c : level)

@@ -200,6 +200,7 @@ class SessionRunner final : public upstream::ClientEvents {
   ~SessionRunner() override = default;
 
   void start();
+  void interrupt(const std::string& reason);
   ReplayedSession take_result() { return std::move(result_); }
 
   void on_ready(const json& initialize_result) override;
@@ -259,7 +260,7 @@ class SessionRunner final : public upstream::ClientEvents {
   void on_cancel_due(std::size_t index);
   bool follow_chain(std::size_t index, const mcp::Message& response);
   void finish_step(std::size_t index);
-  void end_session(const std::string& cause, bool handshake);
+  void end_session(const std::string& cause, bool handshake, bool interrupted = false);
   void maybe_close();
   void close();
 
@@ -328,6 +329,22 @@ class Run {
       options_.progress(done_exchanges_, total_exchanges_);
   }
 
+  void interrupt(const std::string& reason) {
+    // Without sessions, finish() is already posted; nothing is left to stop.
+    if (interrupted_ || !self_ || sessions_.empty())
+      return;
+    interrupted_ = true;
+    for (; next_session_ < sessions_.size(); ++next_session_) {
+      results_[next_session_].session = next_session_;
+      results_[next_session_].interrupted = true;
+      ++finished_sessions_;
+    }
+    // Runners leave runners_ only in posted tasks (session_closed), so this loop is safe.
+    for (auto& [index, runner] : runners_)
+      runner->interrupt(reason);
+    launch();  // finishes at once when no session was running
+  }
+
   // From the runner's Client close() completion: the runner goes in a task of its own.
   void session_closed(std::size_t index) {
     loop_.post([this, index] {
@@ -376,6 +393,7 @@ class Run {
   std::size_t finished_sessions_ = 0;
   std::size_t total_exchanges_ = 0;
   std::size_t done_exchanges_ = 0;
+  bool interrupted_ = false;
 };
 
 // ---- SessionRunner ----
@@ -455,7 +473,15 @@ void SessionRunner::start() {
   client_ = upstream::make_client(loop(), *factory_, std::move(client_options), *this);
   phase_ = Phase::handshake;
   started_at_ = loop().now();
+  result_.started = true;
   client_->start();
+}
+
+void SessionRunner::interrupt(const std::string& reason) {
+  if (phase_ == Phase::closing)
+    return;  // finished on its own; only its target's close is outstanding
+  result_.interrupted = true;
+  end_session(reason, phase_ == Phase::handshake, true);
 }
 
 void SessionRunner::on_ready(const json& initialize_result) {
@@ -749,27 +775,33 @@ void SessionRunner::on_down(const std::string& reason) {
   end_session(describe_failure(watch_->failure, reason), phase_ == Phase::handshake);
 }
 
-// The target is gone: what was in flight failed, what was not sent is reported as not sent.
-void SessionRunner::end_session(const std::string& cause, bool handshake) {
+// The target is gone (or the run was interrupted): what was in flight failed, what was not
+// sent is reported as not sent.
+void SessionRunner::end_session(const std::string& cause, bool handshake, bool interrupted) {
   if (phase_ == Phase::closing)
     return;
   phase_ = Phase::closing;
   timing_timer_.reset();
-  const std::string not_sent = handshake ? "not sent: the handshake failed (" + cause + ")"
-                                         : "not sent: " + cause + " earlier in this session";
+  const std::string not_sent = interrupted ? "not sent: the replay was interrupted (" + cause + ")"
+                               : handshake ? "not sent: the handshake failed (" + cause + ")"
+                                           : "not sent: " + cause + " earlier in this session";
+  const std::string abandoned = interrupted ? "the replay was interrupted (" + cause + ")" : cause;
   std::optional<std::size_t> first_failed;
+  std::size_t unfinished = 0;
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     StepState& state = steps_[i];
     if (!session().steps[i].is_request() || state.finished)
       continue;
     ReplayedStep& replayed = result_.steps[state.slot];
     if (replayed.sent) {
-      replayed.failure = cause;
+      replayed.failure = abandoned;
       if (!first_failed)
         first_failed = i;
     } else {
       replayed.failure = not_sent;
     }
+    replayed.interrupted = interrupted;
+    ++unfinished;
     state.finished = true;
     state.cancel_timer.reset();
     state.call.reset();
@@ -777,7 +809,12 @@ void SessionRunner::end_session(const std::string& cause, bool handshake) {
     run_.exchange_done();
   }
   call_steps_.clear();
-  if (handshake)
+  if (interrupted)
+    result_.failure = "the replay was interrupted (" + cause + ")" +
+                      (handshake ? " during the handshake" : "") + ": " +
+                      std::to_string(unfinished) + " of " + std::to_string(result_.steps.size()) +
+                      " requests not replayed";
+  else if (handshake)
     result_.failure = "handshake failed: " + cause;
   else
     result_.failure = cause + (first_failed ? " at step " + std::to_string(*first_failed) : "");
@@ -873,11 +910,16 @@ void SessionRunner::on_backend_request(mcp::Message request, std::optional<CallI
 
 }  // namespace
 
-void replay_sessions(runtime::EventLoop& loop, upstream::TransportFactory& factory,
-                     const std::vector<RecordedSession>& sessions, const DriverOptions& options,
-                     std::function<void(std::vector<ReplayedSession>)> done) {
+Interrupt replay_sessions(runtime::EventLoop& loop, upstream::TransportFactory& factory,
+                          const std::vector<RecordedSession>& sessions,
+                          const DriverOptions& options,
+                          std::function<void(std::vector<ReplayedSession>)> done) {
   auto run = std::make_shared<Run>(loop, factory, sessions, options, std::move(done));
   run->start(run);
+  return [weak = std::weak_ptr<Run>(run)](const std::string& reason) {
+    if (auto alive = weak.lock())
+      alive->interrupt(reason);
+  };
 }
 
 }  // namespace mcpgw::replay

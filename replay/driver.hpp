@@ -60,6 +60,9 @@ struct ReplayedStep {
   std::string failure;
   bool sent = false;
   bool cancelled = false;  // cancelled as recorded (no answer expected)
+  // The run was interrupted before this step finished: not sent, or its answer abandoned.
+  // Such a step is not compared.
+  bool interrupted = false;
   // From sending to the answer; for a chain, the sum over its pages.
   std::optional<std::int64_t> latency_us;
 };
@@ -87,16 +90,26 @@ struct ReplayedSession {
   std::vector<ReplayedStep> steps;  // one per request step of the recording, in step order
   std::vector<ReplayedServerRequest> server_requests;  // in the order the target sent them
   std::vector<std::string>
-      notes;  // e.g. "initialize not recorded: sent 2025-11-25 with empty capabilities"
+      notes;             // e.g. "initialize not recorded: sent 2025-11-25 with empty capabilities"
+  bool started = false;  // false: the run was interrupted before this session began
+  bool interrupted = false;  // the run was interrupted before this session finished
 };
+
+// Stops a run early, e.g. on SIGINT: no further session starts; each running one abandons what
+// is in flight, marks its unfinished steps `interrupted` and closes its target (a stdio target
+// is terminated as on any close). `done` still runs, once every target is closed, with what was
+// replayed. `reason` ("SIGINT") goes into the interrupted sessions' failure. Call on the loop;
+// does nothing once the run has finished.
+using Interrupt = std::function<void(const std::string& reason)>;
 
 // Replays `sessions` against transports from `factory` (one Client and so one target session,
 // for stdio one process, per recorded session; a crash ends only that session, and the next
 // session starts a new transport) and calls `done` on the loop with one ReplayedSession per
 // recorded session, in the given order, once all have finished. Nothing throws; every wait is
 // bounded by request_timeout. The sessions and the factory must outlive the run.
-void replay_sessions(runtime::EventLoop& loop, upstream::TransportFactory& factory,
-                     const std::vector<RecordedSession>& sessions, const DriverOptions& options,
-                     std::function<void(std::vector<ReplayedSession>)> done);
+Interrupt replay_sessions(runtime::EventLoop& loop, upstream::TransportFactory& factory,
+                          const std::vector<RecordedSession>& sessions,
+                          const DriverOptions& options,
+                          std::function<void(std::vector<ReplayedSession>)> done);
 
 }  // namespace mcpgw::replay

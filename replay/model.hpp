@@ -129,6 +129,10 @@ struct ReplayReport {
   std::vector<std::string> inputs;       // as given
   std::size_t input_problems = 0;        // malformed records skipped while reading the inputs
   std::vector<SessionOutcome> sessions;  // in recording order
+  // Set when the run was stopped early ("SIGINT"): the report covers what was replayed; a
+  // session interrupted mid-way says in its notes how many requests were not replayed.
+  std::string interrupted_by;
+  std::size_t sessions_not_replayed = 0;  // interrupted before their handshake completed
 
   Totals totals() const;
 };

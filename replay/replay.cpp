@@ -1,6 +1,8 @@
 #include "replay/replay.hpp"
 
+#include <signal.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +26,10 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxReportedProblems = 20;
+
+const char* signal_name(int signal_number) {
+  return signal_number == SIGINT ? "SIGINT" : signal_number == SIGTERM ? "SIGTERM" : "a signal";
+}
 
 double millis_since(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
@@ -188,14 +194,36 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   std::vector<ReplayedSession> replayed;
   bool finished = false;
   phase_start = std::chrono::steady_clock::now();
-  replay_sessions(loop, *factory, recording->sessions, driver,
-                  [&](std::vector<ReplayedSession> results) {
-                    replayed = std::move(results);
-                    finished = true;
-                  });
+  const Interrupt interrupt = replay_sessions(loop, *factory, recording->sessions, driver,
+                                              [&](std::vector<ReplayedSession> results) {
+                                                replayed = std::move(results);
+                                                finished = true;
+                                              });
+  // The first SIGINT or SIGTERM stops the run cleanly (targets closed, a report of what was
+  // replayed); the handlers are then removed, so a second one ends the process at once.
+  boost::asio::signal_set signals(context);
+  int stopped_by = 0;
+  if (options.handle_signals) {
+    boost::system::error_code ignored;
+    signals.add(SIGINT, ignored);
+    signals.add(SIGTERM, ignored);
+    signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+      if (error)
+        return;
+      stopped_by = signal_number;
+      boost::system::error_code cleared;
+      signals.clear(cleared);
+      err << "mcpgw replay: " << signal_name(signal_number)
+          << ": stopping; closing the target and reporting what was replayed\n";
+      interrupt(signal_name(signal_number));
+    });
+  }
   // The driver bounds every wait; run() returns when the last transport is released.
   while (!finished && context.run_one() > 0) {
   }
+  boost::system::error_code ignored;
+  signals.cancel(ignored);
+  signals.clear(ignored);
   factory->shutdown();
   context.restart();
   context.poll();
@@ -216,16 +244,22 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
         " (backend " + options.target.backend + " of " + options.target.config_path + ")";
   report.inputs = options.load.inputs;
   report.input_problems = problems.size();
+  if (stopped_by != 0)
+    report.interrupted_by = signal_name(stopped_by);
   bool any_handshake = false;
   std::string first_failure;
   for (std::size_t i = 0; i < replayed.size() && i < recording->sessions.size(); ++i) {
     if (!replayed[i].initialize_response.empty())
       any_handshake = true;
+    else if (replayed[i].interrupted)  // nothing of it was replayed: not part of the report
+      ++report.sessions_not_replayed;
     else if (first_failure.empty())
       first_failure = replayed[i].failure;
+    if (replayed[i].interrupted && replayed[i].initialize_response.empty())
+      continue;
     report.sessions.push_back(compare_session(recording->sessions[i], replayed[i], compare));
   }
-  if (!any_handshake) {
+  if (!any_handshake && stopped_by == 0) {
     err << "mcpgw replay: the target never completed an initialize handshake"
         << (first_failure.empty() ? std::string() : ": " + first_failure) << "\n";
     return kExitUsage;
@@ -245,6 +279,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       !write_file(options.junit_path, render_junit(report, options.fail_on), err)) {
     return kExitUsage;
   }
+  if (stopped_by != 0)
+    return 128 + stopped_by;  // an incomplete run never passes, whatever it found
   return exit_code(report, options.fail_on);
 }
 

@@ -37,13 +37,19 @@ struct ReplayOptions {
   bool color = false;       // decided by the caller
   bool verbose = false;     // identical exchanges too
   bool progress = false;    // a progress bar on `err` (the caller passes true on a TTY)
+  // SIGINT/SIGTERM while the target runs stop the replay cleanly (see run_replay). The CLI sets
+  // it; in-process callers (tests) keep their own signal dispositions.
+  bool handle_signals = false;
   std::string tool_version = "mcpgw";  // written into the header of a --record capture
 };
 
 // Exit codes: 0 nothing at or over the --fail-on level, 1 differences at or over it, 2 usage,
 // input or target errors (no input readable, nothing to replay, the target cannot be started
 // or never completes a handshake). Reports go to `out` (text or JSON), diagnostics and the
-// progress bar to `err`.
+// progress bar to `err`. With handle_signals, the first SIGINT or SIGTERM while the target runs
+// stops the run: targets are closed, what was replayed is compared and reported (the report
+// says it was interrupted), JUnit is written, and the exit code is 128 + the signal's number
+// (130, 143) whatever was found. A second signal ends the process at once.
 int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mcpgw::replay

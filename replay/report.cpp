@@ -271,6 +271,14 @@ class TextWriter {
       write_session(session);
     const Totals totals = report_.totals();
     out_ += "\n";
+    if (!report_.interrupted_by.empty()) {  // before the totals, which stay the last line
+      out_ += "interrupted by ";
+      append_terminal_safe(out_, report_.interrupted_by);
+      out_ += ": the report covers what was replayed";
+      if (report_.sessions_not_replayed > 0)
+        out_ += "; " + plural(report_.sessions_not_replayed, "session") + " not replayed";
+      out_ += "\n";
+    }
     out_ += palette_.bold();
     out_ += plural(totals.exchanges, "exchange") + ": " + std::to_string(totals.identical) +
             " identical, " + std::to_string(totals.changed) + " changed (" +
@@ -670,6 +678,9 @@ std::string render_json(const ReplayReport& report) {
   root["identical"] = totals.identical;
   root["changed"] = totals.changed;
   root["breaking"] = totals.breaking;
+  root["interrupted_by"] =
+      report.interrupted_by.empty() ? OrderedJson() : OrderedJson(report.interrupted_by);
+  root["sessions_not_replayed"] = report.sessions_not_replayed;
   OrderedJson differences = OrderedJson::array();
   OrderedJson sessions = OrderedJson::array();
   for (const auto& session : report.sessions) {

@@ -6,7 +6,9 @@
 // success, slower answers, a changed description, altered sampling requests), against a
 // target that crashes mid-replay, against a gateway, and from every recorded input format in
 // tests/fixtures/inspect/recorded/. Every child is started here and stopped by PID.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <algorithm>
@@ -394,6 +396,63 @@ TEST_F(ReplayTest, UsageInputAndTargetErrorsExitTwo) {
       replay({"--ignore", "/a/b**", "--target-command", fixture_command(), baseline.string()});
   EXPECT_EQ(bad_ignore.ran.status, 2) << bad_ignore.explain();
   EXPECT_NE(bad_ignore.ran.err.find("--ignore"), std::string::npos) << bad_ignore.ran.err;
+}
+
+// Ctrl-C during a long replay: the target is stopped, what was replayed is reported, and the
+// exit code says the run was interrupted.
+TEST_F(ReplayTest, SigintStopsTheTargetAndReportsWhatWasReplayed) {
+  const fs::path path = dir_ / "slow.log";
+  {
+    StdioRecording recording(dir_, "slow-fixture");
+    recording.request(initialize_with_capabilities(0));
+    recording.notify(jsonrpc_notification("notifications/initialized"));
+    recording.request(call(1, "sleep", {{"ms", 10}}));
+    recording.save(path);
+  }
+  // Replayed, the call sleeps for ten minutes.
+  std::string transcript = read_file(path);
+  const std::string recorded_sleep = R"("ms":10})";
+  const auto at = transcript.find(recorded_sleep);
+  ASSERT_NE(at, std::string::npos) << transcript;
+  transcript.replace(at, recorded_sleep.size(), R"("ms":600000})");
+  write_file(path, transcript);
+
+  Child replay({MCPGW_BINARY, "replay", "--format", "json", "--log-level", "info",
+                "--target-command", fixture_command("--log-level debug"), path.string()},
+               dir_ / "replay.stderr");
+  // The fixture logs the end of the handshake, and its stderr reaches replay's log; the sleep
+  // call goes out right after (whether it is out yet changes nothing below).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return replay.stderr_text().find("notification notifications/initialized") !=
+               std::string::npos;
+      },
+      30s))
+      << replay.stderr_text();
+  const auto pids = started_backend_pids(replay.stderr_text());
+  ASSERT_EQ(pids.size(), 1u) << replay.stderr_text();
+
+  const int status = replay.stop(30s, SIGINT);
+  ASSERT_TRUE(WIFEXITED(status)) << status << "\n" << replay.stderr_text();
+  EXPECT_EQ(WEXITSTATUS(status), 130) << replay.stderr_text();
+  EXPECT_NE(replay.stderr_text().find("SIGINT: stopping"), std::string::npos)
+      << replay.stderr_text();
+  EXPECT_TRUE(wait_until([&] { return process_ended(pids[0]); }, 10s))
+      << "the target outlived the replay";
+
+  const auto line = replay.read_line(5s);
+  ASSERT_TRUE(line) << replay.stderr_text();
+  const json report = json::parse(*line, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << *line;
+  EXPECT_EQ(report["interrupted_by"], "SIGINT");
+  EXPECT_EQ(report["sessions_not_replayed"], 0);
+  EXPECT_EQ(report["exchanges"], 1) << *line;  // initialize; the sleep is not compared
+  EXPECT_EQ(report["identical"], 1) << *line;
+  EXPECT_TRUE(report["differences"].empty()) << *line;
+  ASSERT_EQ(report["sessions"].size(), 1u);
+  EXPECT_EQ(report["sessions"][0]["notes"],
+            json::array({"the replay was interrupted (SIGINT): 1 of 1 requests not replayed"}))
+      << *line;
 }
 
 // The same recording against the fixture over HTTP: Streamable HTTP, the legacy HTTP+SSE

@@ -441,6 +441,22 @@ TEST(ReplayCompare, CancelledAndNotificationStepsAreNotCompared) {
                                "step 1 (tools/call id 9): cancelled as recorded, not compared"});
 }
 
+TEST(ReplayCompare, InterruptedStepsAreLeftOutAndTheSessionSaysHowMany) {
+  Scenario scenario;
+  scenario.replayed.steps[1].responses.resize(1);  // the list was on its second page
+  scenario.replayed.steps[1].failure = "the replay was interrupted (SIGINT)";
+  scenario.replayed.steps[1].interrupted = true;
+  scenario.replayed.interrupted = true;
+  scenario.replayed.failure = "the replay was interrupted (SIGINT): 1 of 2 requests not replayed";
+  const SessionOutcome session = scenario.compare();
+  ASSERT_EQ(session.exchanges.size(), 2u);  // initialize and the call, both compared
+  EXPECT_EQ(session.exchanges[1].method, "tools/call");
+  for (const auto& outcome : session.exchanges)
+    EXPECT_TRUE(outcome.identical());
+  EXPECT_EQ(session.notes, std::vector<std::string>{"the replay was interrupted (SIGINT): 1 of "
+                                                    "2 requests not replayed"});
+}
+
 TEST(ReplayCompare, LatencyRegressionsNeedTheRatioAndTheFloor) {
   CompareOptions options = default_options();
   options.latency_threshold = 2.0;

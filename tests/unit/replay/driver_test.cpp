@@ -227,8 +227,9 @@ class DriverTest : public ::testing::Test {
   // Runs the replay to its end, moving the manual clock 1 ms at a time (bounded).
   std::vector<ReplayedSession> replay(const std::vector<RecordedSession>& sessions) {
     std::optional<std::vector<ReplayedSession>> results;
-    replay_sessions(loop_, target_, sessions, options_,
-                    [&](std::vector<ReplayedSession> done) { results = std::move(done); });
+    interrupt_ =
+        replay_sessions(loop_, target_, sessions, options_,
+                        [&](std::vector<ReplayedSession> done) { results = std::move(done); });
     loop_.run_ready();
     for (int tick = 0; tick < 600000 && !results; ++tick) {
       max_open_ = std::max(max_open_, target_.open_sessions());
@@ -248,6 +249,7 @@ class DriverTest : public ::testing::Test {
   DriverOptions options_;
   std::size_t max_open_ = 0;
   std::vector<runtime::TimerHandle> timers_;  // the scripted target's delayed answers
+  Interrupt interrupt_;                       // the last replay's
 };
 
 TEST_F(DriverTest, ResendsTheRecordedSessionInOrderAndRestoresRecordedIds) {
@@ -703,6 +705,64 @@ TEST_F(DriverTest, ATargetThatNeverCompletesTheHandshakeFailsTheSessionNotTheRun
               "not sent: the handshake failed (no answer to initialize within 100 ms)");
   }
   EXPECT_EQ(target_.wires.size(), 2u);
+}
+
+TEST_F(DriverTest, AnInterruptClosesTheTargetAndKeepsWhatWasReplayed) {
+  // "hang" is never answered; the interrupt comes 5 ms after it was sent.
+  target_.behaviour = [this](FakeWire& target_wire, const mcp::Message& message) {
+    const auto* name = message.param("name");
+    if (name != nullptr && *name == "hang")
+      timers_.push_back(loop_.schedule(5ms, [this] { interrupt_("SIGINT"); }));
+    else
+      echo_everything(target_wire, message);
+  };
+  std::size_t progress_calls = 0;
+  options_.progress = [&](std::size_t, std::size_t) { ++progress_calls; };
+  const auto results =
+      replay({make_session("first", {request_step(1, "tools/call", json{{"name", "echo"}}),
+                                     request_step(2, "tools/call", json{{"name", "hang"}}, {0}),
+                                     request_step(3, "tools/call", json{{"name", "echo"}}, {1})}),
+              make_session("second", {request_step(1, "tools/list")})});
+  ASSERT_EQ(results.size(), 2u);
+  const auto& first = results[0];
+  EXPECT_TRUE(first.started);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.failure, "the replay was interrupted (SIGINT): 2 of 3 requests not replayed");
+  ASSERT_EQ(first.steps.size(), 3u);
+  EXPECT_FALSE(first.steps[0].interrupted);
+  EXPECT_EQ(first.steps[0].responses.size(), 1u);
+  EXPECT_TRUE(first.steps[1].sent);
+  EXPECT_TRUE(first.steps[1].interrupted);
+  EXPECT_EQ(first.steps[1].failure, "the replay was interrupted (SIGINT)");
+  EXPECT_FALSE(first.steps[2].sent);
+  EXPECT_TRUE(first.steps[2].interrupted);
+  EXPECT_EQ(first.steps[2].failure, "not sent: the replay was interrupted (SIGINT)");
+
+  const auto& second = results[1];
+  EXPECT_EQ(second.session, 1u);
+  EXPECT_FALSE(second.started);
+  EXPECT_TRUE(second.interrupted);
+  EXPECT_TRUE(second.steps.empty());
+  EXPECT_EQ(target_.wires.size(), 1u);  // the second session never got a target
+  EXPECT_EQ(progress_calls, 3u);        // the first session's three steps
+  interrupt_("SIGINT");                 // after the run: nothing happens
+  loop_.run_ready();
+}
+
+TEST_F(DriverTest, AnInterruptDuringTheHandshakeSendsNothing) {
+  target_.answer_initialize = false;
+  timers_.push_back(loop_.schedule(5ms, [this] { interrupt_("SIGTERM"); }));
+  const auto results = replay({make_session("s", {request_step(1, "tools/list")})});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].started);
+  EXPECT_TRUE(results[0].interrupted);
+  EXPECT_EQ(results[0].initialize_response, "");
+  EXPECT_EQ(results[0].failure,
+            "the replay was interrupted (SIGTERM) during the handshake: 1 of 1 requests not "
+            "replayed");
+  ASSERT_EQ(results[0].steps.size(), 1u);
+  EXPECT_FALSE(results[0].steps[0].sent);
+  EXPECT_TRUE(results[0].steps[0].interrupted);
 }
 
 TEST_F(DriverTest, AtMostJobsSessionsRunAtOnceAndResultsKeepTheirOrder) {

@@ -264,6 +264,20 @@ TEST(ReplayReportText, TotalsLineIsExact) {
             "1 exchange: 1 identical, 0 changed (0 breaking)");
 }
 
+TEST(ReplayReportText, AnInterruptedRunSaysSoBeforeTheTotals) {
+  ReplayReport report = sample_report();
+  report.interrupted_by = "SIGINT";
+  report.sessions_not_replayed = 3;
+  const auto lines = lines_of(render_text(report, TextOptions{}));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2],
+            "interrupted by SIGINT: the report covers what was replayed; 3 sessions not replayed");
+  EXPECT_EQ(lines.back(), "12 exchanges: 2 identical, 10 changed (6 breaking)");
+  const auto parsed = nlohmann::ordered_json::parse(render_json(report));
+  EXPECT_EQ(parsed["interrupted_by"], "SIGINT");
+  EXPECT_EQ(parsed["sessions_not_replayed"], 3);
+}
+
 TEST(ReplayReportText, BreakingMethodsComeFirstWithinASession) {
   const std::string text = render_text(sample_report(), TextOptions{});
   const auto tools_list = text.find("\n  tools/list (");
@@ -381,9 +395,12 @@ std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
 
 TEST(ReplayReportJson, ParsesBackWithTheDocumentedKeysInOrder) {
   const auto parsed = nlohmann::ordered_json::parse(render_json(sample_report()));
-  EXPECT_EQ(keys_of(parsed), (std::vector<std::string>{"v", "target", "inputs", "input_problems",
-                                                       "exchanges", "identical", "changed",
-                                                       "breaking", "differences", "sessions"}));
+  EXPECT_EQ(keys_of(parsed),
+            (std::vector<std::string>{"v", "target", "inputs", "input_problems", "exchanges",
+                                      "identical", "changed", "breaking", "interrupted_by",
+                                      "sessions_not_replayed", "differences", "sessions"}));
+  EXPECT_EQ(parsed["interrupted_by"], nullptr);
+  EXPECT_EQ(parsed["sessions_not_replayed"], 0);
   EXPECT_EQ(parsed["v"], 1);
   EXPECT_EQ(parsed["exchanges"], 12);
   EXPECT_EQ(parsed["identical"], 2);
