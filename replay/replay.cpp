@@ -71,20 +71,22 @@ class ProgressBar {
     last_ = now;
     constexpr std::size_t kWidth = 30;
     const std::size_t filled = total == 0 ? kWidth : std::min(kWidth, done * kWidth / total);
-    err_ << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] " << done
-         << "/" << total << " exchanges" << std::flush;
-    drawn_ = true;
+    const std::string line = "[" + std::string(filled, '#') + std::string(kWidth - filled, ' ') +
+                             "] " + std::to_string(done) + "/" + std::to_string(total) +
+                             " exchanges";
+    err_ << "\r" << line << std::flush;
+    drawn_width_ = std::max(drawn_width_, line.size());
   }
   void clear() {
-    if (drawn_)
-      err_ << "\r" << std::string(60, ' ') << "\r" << std::flush;
-    drawn_ = false;
+    if (drawn_width_ > 0)
+      err_ << "\r" << std::string(drawn_width_, ' ') << "\r" << std::flush;
+    drawn_width_ = 0;
   }
 
  private:
   std::ostream& err_;
   std::chrono::steady_clock::time_point last_{};
-  bool drawn_ = false;
+  std::size_t drawn_width_ = 0;  // the widest line drawn, blanked by clear()
 };
 
 bool write_file(const std::string& path, const std::string& text, std::ostream& err) {
