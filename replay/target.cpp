@@ -1,7 +1,6 @@
 #include "replay/target.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -15,11 +14,6 @@ namespace {
 
 // The name of a target given by command or URL (a config target keeps its backend's name).
 constexpr std::string_view kTargetName = "target";
-
-// Headers the HTTP transports set themselves; a --header cannot replace them.
-constexpr std::array<std::string_view, 8> kTransportHeaders = {
-    "host",    "content-length", "transfer-encoding",    "connection",
-    "upgrade", "mcp-session-id", "mcp-protocol-version", "te"};
 
 std::string shown(std::string_view text) {
   return "\"" + config::printable(text) + "\"";
@@ -107,10 +101,9 @@ mcp::Expected<config::BackendConfig, std::string> url_target(const TargetSpec& s
         !config::is_valid_header_value(value))
       return mcp::unexpected("--header " + shown(name) +
                              ": the value contains control characters (CR, LF, …)");
-    const std::string lower = mcp::ascii_lower(name);
-    if (std::find(kTransportHeaders.begin(), kTransportHeaders.end(), lower) !=
-        kTransportHeaders.end())
+    if (config::is_transport_managed_header(name))
       return mcp::unexpected("--header " + shown(name) + ": set by the transport itself");
+    const std::string lower = mcp::ascii_lower(name);
     for (const auto& [existing, unused] : backend.headers) {
       if (mcp::ascii_lower(existing) == lower)
         return mcp::unexpected("--header " + shown(name) + ": given twice");

@@ -70,10 +70,6 @@ constexpr std::array<std::string_view, 2> kAuditStreams = {"stderr", "stdout"};
 constexpr std::array<std::string_view, 10> kJwtAlgorithms = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256"};
 
-// Headers the gateway itself manages on upstream requests.
-constexpr std::array<std::string_view, 8> kManagedHeaders = {
-    "host",    "content-length", "transfer-encoding",    "connection",
-    "upgrade", "mcp-session-id", "mcp-protocol-version", "te"};
 // Client credentials never go upstream.
 constexpr std::array<std::string_view, 3> kCredentialHeaders = {"authorization",
                                                                 "proxy-authorization", "cookie"};
@@ -1359,7 +1355,7 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
       if (!is_valid_header_name(name.value)) {
         reader.error(name.where, "invalid-value",
                      "'headers': " + quote(name.value) + " is not a valid header name");
-      } else if (contains(kManagedHeaders, mcp::ascii_lower(name.value))) {
+      } else if (is_transport_managed_header(name.value)) {
         reader.error(name.where, "invalid-value",
                      "'headers': " + quote(name.value) + " is managed by the gateway");
       } else if (!is_valid_header_value(value.value)) {
@@ -1383,7 +1379,7 @@ void Loader::read_backend(TableReader& backend, FileState& file) {
                      "'forward_headers': " + quote(header.value) +
                          " carries client credentials, which never go upstream; configure "
                          "the backend's own credentials in 'headers'");
-      } else if (contains(kManagedHeaders, name)) {
+      } else if (is_transport_managed_header(name)) {
         reader.error(header.where, "invalid-value",
                      "'forward_headers': " + quote(header.value) + " is managed by the gateway");
       } else {

@@ -335,6 +335,14 @@ bool is_valid_separator(std::string_view separator) {
          std::all_of(separator.begin(), separator.end(), is_name_char);
 }
 
+bool is_transport_managed_header(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> kManaged = {
+      "host",    "content-length", "transfer-encoding",    "connection",
+      "upgrade", "mcp-session-id", "mcp-protocol-version", "te"};
+  const std::string lower = mcp::ascii_lower(name);
+  return std::find(kManaged.begin(), kManaged.end(), lower) != kManaged.end();
+}
+
 bool is_valid_header_name(std::string_view name) {
   static constexpr std::string_view kTokenSpecials = "!#$%&'*+-.^_`|~";
   return !name.empty() && name.size() <= 256 && std::all_of(name.begin(), name.end(), [](char c) {

@@ -57,6 +57,10 @@ bool is_valid_separator(std::string_view separator);
 // RFC 9110 token: the characters an HTTP header name may contain.
 bool is_valid_header_name(std::string_view name);
 
+// Headers the HTTP transports set on upstream requests themselves (Host, framing, the MCP
+// session and version headers); configured headers cannot replace them. Case-insensitive.
+bool is_transport_managed_header(std::string_view name);
+
 // No control characters (CR/LF would split headers).
 bool is_valid_header_value(std::string_view value);
 

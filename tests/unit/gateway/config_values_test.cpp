@@ -123,6 +123,11 @@ TEST(ConfigNames, SeparatorsHeadersHashes) {
   EXPECT_TRUE(is_valid_header_name("X-API-Key"));
   EXPECT_FALSE(is_valid_header_name("X API"));
   EXPECT_FALSE(is_valid_header_name("X:Y"));
+  EXPECT_TRUE(is_transport_managed_header("Mcp-Session-Id"));
+  EXPECT_TRUE(is_transport_managed_header("HOST"));
+  EXPECT_TRUE(is_transport_managed_header("te"));
+  EXPECT_FALSE(is_transport_managed_header("X-API-Key"));
+  EXPECT_FALSE(is_transport_managed_header("Authorization"));  // allowed, for the backend's own
   EXPECT_TRUE(is_valid_header_value("Bearer abc"));
   EXPECT_FALSE(is_valid_header_value("a\r\nInjected: 1"));
   EXPECT_TRUE(is_valid_sha256_hex(std::string(64, 'a')));
