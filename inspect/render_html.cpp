@@ -201,12 +201,6 @@ void field_number(std::string& out, std::string_view name, std::optional<std::in
   out += value ? std::to_string(*value) : std::string("null");
 }
 
-std::string where_text(const mcp::traffic::Where& where) {
-  if (where.line > 0)
-    return where.source + ":" + std::to_string(where.line);
-  return where.source + "@" + std::to_string(where.offset);
-}
-
 // A message for the page: whole when small, else cut (no longer JSON then, which the script
 // shows as plain text). Cut on arrival, so the page's memory is bounded per exchange.
 void trim(std::string& message) {
@@ -320,7 +314,7 @@ class HtmlRenderer final : public Renderer {
     json += ",\"duration_ms\":";
     const auto duration = exchange.duration_us();
     json += duration ? format_ms_number(*duration) : std::string("null");
-    field_string(json, "source", where_text(exchange.request_where));
+    field_string(json, "source", mcp::traffic::describe(exchange.request_where));
     field_string(json, "request", bounded(exchange.request_message));
     field_string(json, "response", bounded(exchange.response_message));
     json += ",\"notifications\":[";

@@ -36,12 +36,6 @@ void boolean(std::string& out, std::string_view name, bool value) {
   out += value ? "true" : "false";
 }
 
-std::string where_text(const mcp::traffic::Where& where) {
-  if (where.line > 0)
-    return where.source + ":" + std::to_string(where.line);
-  return where.source + "@" + std::to_string(where.offset);
-}
-
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -188,10 +182,10 @@ class JsonlRenderer final : public Renderer {
     string_or_null(out, "progress_token", exchange.progress_token);
     string_or_null(out, "related_id", exchange.related_id);
     key(out, "source");
-    append_json_string(out, where_text(exchange.request_where));
+    append_json_string(out, mcp::traffic::describe(exchange.request_where));
     key(out, "response_source");
     if (exchange.response_where)
-      append_json_string(out, where_text(*exchange.response_where));
+      append_json_string(out, mcp::traffic::describe(*exchange.response_where));
     else
       out += "null";
     key(out, "notifications");
@@ -206,7 +200,7 @@ class JsonlRenderer final : public Renderer {
       append_json_string(out, mcp::traffic::to_string(linked.direction));
       number_or_null(out, "time_us", linked.time_us);
       key(out, "source");
-      append_json_string(out, where_text(linked.where));
+      append_json_string(out, mcp::traffic::describe(linked.where));
       if (full_)
         message_value(out, "message", linked.message);
       out += '}';

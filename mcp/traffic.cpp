@@ -107,18 +107,15 @@ std::optional<Format> parse_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::string describe(const Problem& problem) {
-  std::string out = problem.where.source.empty() ? std::string("-") : problem.where.source;
-  if (problem.where.line != 0) {
-    out += ':';
-    out += std::to_string(problem.where.line);
-  } else {
-    out += '@';
-    out += std::to_string(problem.where.offset);
-  }
-  out += ": ";
-  out += problem.message;
+std::string describe(const Where& where) {
+  std::string out = where.source.empty() ? std::string("-") : where.source;
+  out += where.line != 0 ? ':' : '@';
+  out += std::to_string(where.line != 0 ? where.line : where.offset);
   return out;
+}
+
+std::string describe(const Problem& problem) {
+  return describe(problem.where) + ": " + problem.message;
 }
 
 }  // namespace mcpgw::mcp::traffic

@@ -52,13 +52,17 @@ struct HttpContext {
   std::vector<Header> headers;  // of the message's own side (request or response), as recorded
 };
 
-// Where in the input a record starts: for line-based inputs the 1-based line, for the others
-// the byte offset (0-based) and 0 as the line.
+// Where in the input a record starts: for line-based inputs the 1-based line; for the others 0
+// as the line and an offset: the packet number (1-based, as Wireshark counts) in pcap, the entry
+// index (0-based, as its problems name it) in HAR, the byte offset (0-based) elsewhere.
 struct Where {
   std::string source;  // the file name as given, "-" for standard input
   std::uint64_t line = 0;
   std::uint64_t offset = 0;
 };
+
+// "FILE:LINE", or "FILE@OFFSET" when there is no line ("-" for a missing file name).
+std::string describe(const Where& where);
 
 // Timestamps outside years -7999..9999 are corrupt input, not time: decoders report them and
 // leave the event untimed, so every difference of two event times fits in an int64.
@@ -93,7 +97,7 @@ struct Problem {
   std::string message;  // what is wrong, one line, without the location
 };
 
-std::string describe(const Problem& problem);  // "FILE:LINE: message" or "FILE@OFFSET: message"
+std::string describe(const Problem& problem);  // describe(where) + ": " + message
 
 class Sink {
  public:

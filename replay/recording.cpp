@@ -63,13 +63,6 @@ void prefault(void* data, std::size_t bytes) {
 #endif
 }
 
-std::string where_text(const Where& where) {
-  std::string text = where.source.empty() ? std::string("-") : where.source;
-  if (where.line != 0)
-    return text + ':' + std::to_string(where.line);
-  return text + '@' + std::to_string(where.offset);
-}
-
 std::string describe_id(const std::string& id) {
   return id.empty() ? std::string("null") : id;
 }
@@ -379,19 +372,19 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         if (exchange.error_code)
           error = " (" + std::to_string(*exchange.error_code) + " " + exchange.error_message + ")";
         session.notes.push_back("error response without a request id at " +
-                                where_text(exchange.request_where) +
+                                mcp::traffic::describe(exchange.request_where) +
                                 " left out: it answers no request" + error);
         continue;
       }
       const RecordedStep* request = latest_request(exchange.id);
       if (request != nullptr && request->exchange.status == Status::cancelled) {
         session.notes.push_back("response to request " + describe_id(exchange.id) + " at " +
-                                where_text(exchange.request_where) +
+                                mcp::traffic::describe(exchange.request_where) +
                                 " left out: it came after the recorded client cancelled that "
                                 "request");
       } else {
         session.notes.push_back("response to request " + describe_id(exchange.id) + " at " +
-                                where_text(exchange.request_where) +
+                                mcp::traffic::describe(exchange.request_where) +
                                 " left out: its request is not in the recording");
       }
       continue;
@@ -408,13 +401,13 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
         if (request != nullptr) {
           const bool cancelled = request->exchange.status == Status::cancelled;
           session.notes.push_back(
-              "notifications/cancelled at " + where_text(exchange.request_where) +
+              "notifications/cancelled at " + mcp::traffic::describe(exchange.request_where) +
               " left out: request " + named +
               (cancelled ? " had already been cancelled" : " had already been answered"));
         } else {
           session.notes.push_back("notifications/cancelled at " +
-                                  where_text(exchange.request_where) + " left out: request " +
-                                  named + " is not in the recording");
+                                  mcp::traffic::describe(exchange.request_where) +
+                                  " left out: request " + named + " is not in the recording");
         }
         continue;
       }
@@ -426,9 +419,9 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
     }
     if (exchange.method == "initialize") {
       if (session.initialize) {
-        session.notes.push_back("initialize at " + where_text(exchange.request_where) +
+        session.notes.push_back("initialize at " + mcp::traffic::describe(exchange.request_where) +
                                 " left out: the session was initialized at " +
-                                where_text(session.initialize->request_where));
+                                mcp::traffic::describe(session.initialize->request_where));
       } else {
         session.initialize = std::move(exchange);
       }
@@ -495,7 +488,7 @@ RecordedSession SessionCollector::build(Collected&& collected) const {
   for (std::size_t i = 0; i < client_replies.size(); ++i) {
     if (!reply_used[i]) {
       session.notes.push_back("client reply to request " + describe_id(client_replies[i].id) +
-                              " at " + where_text(client_replies[i].request_where) +
+                              " at " + mcp::traffic::describe(client_replies[i].request_where) +
                               " left out: the server's request is not in the recording");
     }
   }

@@ -255,6 +255,7 @@ class HarDecoder final : public traffic::Decoder {
       return;
     }
     for (std::size_t index = 0; index < entries->size(); ++index) {
+      entry_index_ = index;
       decode_entry((*entries)[index], index, sink);
     }
   }
@@ -263,6 +264,7 @@ class HarDecoder final : public traffic::Decoder {
   void report(Sink& sink, std::string message) {
     traffic::Problem problem;
     problem.where.source = options_.source;
+    problem.where.offset = entry_index_;
     problem.message = std::move(message);
     sink.on_problem(std::move(problem));
   }
@@ -364,6 +366,7 @@ class HarDecoder final : public traffic::Decoder {
     base.session = session;
     base.scope = session.empty() ? "har:" + options_.source : "session:" + session;
     base.where.source = options_.source;
+    base.where.offset = index;  // entries have no line of their own; problems name them the same
 
     // The request body.
     const json* post = member(*request, "postData");
@@ -437,6 +440,7 @@ class HarDecoder final : public traffic::Decoder {
   traffic::DecoderOptions options_;
   std::string text_;
   std::size_t received_ = 0;
+  std::size_t entry_index_ = 0;  // the entry being decoded: the location of its events and problems
   bool too_large_ = false;
   std::vector<std::string_view> members_;
 };

@@ -148,9 +148,13 @@ TEST(HarDecoder, DecodesEntries) {
 
   const auto problems = sink.problem_texts();
   ASSERT_EQ(problems.size(), 2u);
-  EXPECT_NE(problems[0].find("s.har@0: entry 3: request body: not a JSON-RPC message"),
+  // Entries have no line: the location is the entry index, as the message names it.
+  EXPECT_NE(problems[0].find("s.har@3: entry 3: request body: not a JSON-RPC message"),
             std::string::npos);
-  EXPECT_NE(problems[1].find("s.har@0: entry 5: request body, batch element 1"), std::string::npos);
+  EXPECT_NE(problems[1].find("s.har@5: entry 5: request body, batch element 1"), std::string::npos);
+  EXPECT_EQ(init.where.offset, 0u);
+  EXPECT_EQ(init.where.line, 0u);
+  EXPECT_EQ(sink.events[2].where.offset, 1u);
 }
 
 TEST(HarDecoder, ChunkingDoesNotMatter) {

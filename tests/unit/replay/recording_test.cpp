@@ -572,7 +572,7 @@ TEST(RecordingLoad, Har) {
             "4 prompts/list 7 after 3 unanswered\n"
             "note error response without a request id at " +
                 kRecorded +
-                "playwright.har@0 left out: it answers no request (-32600 Bad Request: JSON-RPC "
+                "playwright.har@7 left out: it answers no request (-32600 Bad Request: JSON-RPC "
                 "batches are not accepted with protocol version 2025-06-18)\n");
 }
 
