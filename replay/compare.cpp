@@ -56,15 +56,22 @@ struct ParsedMessage {
   json value;  // the message, or its text as a JSON string when it does not parse
   bool valid = false;
   std::string problem;
+  // Set when the text repeats a member (the parse's message): judged with the last one, as
+  // the decoder keeps it, but a client that rejects duplicate keys (as serve does) drops it.
+  std::string duplicate;
 };
 
 ParsedMessage parse_message(std::string_view text) {
-  mcp::DecodeOptions decode;
-  decode.allow_duplicate_keys = true;  // judged, not routed: the decoder's choice is fine here
-  auto parsed = mcp::parse_json(text, decode);
+  auto parsed = mcp::parse_json(text);
   if (parsed)
-    return {std::move(*parsed), true, {}};
-  return {json(valid_utf8(text)), false, parsed.error().message};
+    return {std::move(*parsed), true, {}, {}};
+  if (parsed.error().kind == mcp::DecodeErrorKind::duplicate_key) {
+    mcp::DecodeOptions lenient;
+    lenient.allow_duplicate_keys = true;
+    if (auto judged = mcp::parse_json(text, lenient))
+      return {std::move(*judged), true, {}, parsed.error().message};
+  }
+  return {json(valid_utf8(text)), false, parsed.error().message, {}};
 }
 
 // What a response says, as far as error_changed is concerned.
@@ -599,6 +606,11 @@ SessionOutcome compare_session(const RecordedSession& recorded, const ReplayedSe
       if (!after.valid)
         builder.note(step_label(outcome.index, exchange) + ": the replayed response is not JSON (" +
                      after.problem + "); compared as text");
+      if (!after.duplicate.empty() && before.duplicate.empty())
+        builder.note(step_label(outcome.index, exchange) + ": the replayed response has a " +
+                     after.duplicate +
+                     "; compared with the last one, but clients that reject duplicate keys (as "
+                     "mcpgw serve does) drop the whole response");
       outcome.recorded_response =
           before.valid ? builder.kept_text(before.value) : before.value.get<std::string>();
       outcome.replayed_response =

@@ -285,6 +285,32 @@ TEST(ReplayCompare, SameBytesKeepNoTextAndOtherSpellingsAreParsed) {
   EXPECT_FALSE(spelled.recorded_response.empty());
 }
 
+// A stdio answer reaches compare as the target wrote it, duplicate members included: it is
+// judged with the last one (as the decoder keeps it) and a note says clients may reject it.
+TEST(ReplayCompare, ADuplicateMemberInTheReplayedAnswerIsJudgedAndNoted) {
+  RecordedSession recorded;
+  recorded.steps.push_back(request_step(
+      exchange("tools/call", 1, "calc", R"({"jsonrpc":"2.0","id":1,"result":{"a":2}})")));
+  ReplayedSession replayed;
+  replayed.steps.push_back(answered(0, R"({"jsonrpc":"2.0","id":1,"result":{"a":1,"a":2}})"));
+  const SessionOutcome session = compare_session(recorded, replayed, default_options());
+  ASSERT_EQ(session.exchanges.size(), 1u);
+  EXPECT_TRUE(session.exchanges[0].identical());
+  ASSERT_EQ(session.notes.size(), 1u);
+  EXPECT_NE(session.notes[0].find("the replayed response has a duplicate member \"a\""),
+            std::string::npos)
+      << session.notes[0];
+  EXPECT_NE(session.notes[0].find("mcpgw serve does) drop the whole response"), std::string::npos)
+      << session.notes[0];
+
+  // Recorded with the same duplicate: nothing new to say.
+  recorded.steps[0].exchange.response_message =
+      R"({"jsonrpc":"2.0","id":1,"result":{"a":0,"a":2}})";
+  const SessionOutcome both = compare_session(recorded, replayed, default_options());
+  EXPECT_TRUE(both.exchanges.at(0).identical());
+  EXPECT_TRUE(both.notes.empty());
+}
+
 TEST(ReplayCompare, SuccessToErrorIsBreakingWhetherJsonRpcOrToolError) {
   const ExchangeOutcome rpc =
       compare_call(response(1, text_result("4")), error_response(1, -32602, "Invalid params"));
