@@ -215,9 +215,10 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       stopped_by = signal_number;
       boost::system::error_code cleared;
       signals.clear(cleared);
-      err << "mcpgw replay: " << signal_name(signal_number)
+      const std::string name = signal_name(signal_number);
+      err << "mcpgw replay: " << name
           << ": stopping; closing the target and reporting what was replayed\n";
-      interrupt(signal_name(signal_number));
+      interrupt(name);
     });
   }
   // The driver bounds every wait; run() returns when the last transport is released.
@@ -251,14 +252,16 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   bool any_handshake = false;
   std::string first_failure;
   for (std::size_t i = 0; i < replayed.size() && i < recording->sessions.size(); ++i) {
-    if (!replayed[i].initialize_response.empty())
+    if (replayed[i].initialize_response.empty()) {
+      if (replayed[i].interrupted) {  // nothing of it was replayed: not part of the report
+        ++report.sessions_not_replayed;
+        continue;
+      }
+      if (first_failure.empty())
+        first_failure = replayed[i].failure;
+    } else {
       any_handshake = true;
-    else if (replayed[i].interrupted)  // nothing of it was replayed: not part of the report
-      ++report.sessions_not_replayed;
-    else if (first_failure.empty())
-      first_failure = replayed[i].failure;
-    if (replayed[i].interrupted && replayed[i].initialize_response.empty())
-      continue;
+    }
     report.sessions.push_back(compare_session(recording->sessions[i], replayed[i], compare));
   }
   if (!any_handshake && stopped_by == 0) {

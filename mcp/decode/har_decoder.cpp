@@ -256,7 +256,7 @@ class HarDecoder final : public traffic::Decoder {
     }
     for (std::size_t index = 0; index < entries->size(); ++index) {
       entry_index_ = index;
-      decode_entry((*entries)[index], index, sink);
+      decode_entry((*entries)[index], sink);
     }
   }
 
@@ -269,8 +269,8 @@ class HarDecoder final : public traffic::Decoder {
     sink.on_problem(std::move(problem));
   }
 
-  void decode_entry(const json& entry, std::size_t index, Sink& sink) {
-    const std::string label = "entry " + std::to_string(index);
+  void decode_entry(const json& entry, Sink& sink) {
+    const std::string label = "entry " + std::to_string(entry_index_);
     const json* request = member(entry, "request");
     const json* response = member(entry, "response");
     if (request == nullptr || !request->is_object()) {
@@ -366,7 +366,7 @@ class HarDecoder final : public traffic::Decoder {
     base.session = session;
     base.scope = session.empty() ? "har:" + options_.source : "session:" + session;
     base.where.source = options_.source;
-    base.where.offset = index;  // entries have no line of their own; problems name them the same
+    base.where.offset = entry_index_;  // entries have no line of their own
 
     // The request body.
     const json* post = member(*request, "postData");
